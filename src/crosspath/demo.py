@@ -1,0 +1,53 @@
+"""`crosspath serve --demo`: a partner, a key and a few valid records to try the API with."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from crosspath.accounts import IssuedKey, create_partner, issue_key
+from crosspath.companies import create_company
+from crosspath.db import partners
+from crosspath.missions import create_mission
+
+JD = """<h2>About the role</h2>
+<p>Join a product team of eight building the booking platform used by 2,000 clinics.</p>
+<ul><li>Design and ship backend services in Python</li><li>Own features end to end</li></ul>
+<p>Hybrid: two days a week in our Paris office.</p>"""
+
+
+def seed_demo(conn: Connection, secret: str) -> IssuedKey | None:
+    """Create the demo data on an empty database; None if it already has partners."""
+    if conn.scalar(select(func.count()).select_from(partners)):
+        return None
+    partner = create_partner(conn, "Demo recruitment platform")
+    key = issue_key(conn, secret, partner.id, "demo")
+    clinic = create_company(
+        conn,
+        partner.id,
+        {"external_id": "demo-company-1", "name": "Clinica Health", "website": "https://clinica.example",
+         "sector": "healthcare", "size": "51-200", "location": "fr-paris"},  # fmt: skip
+    )
+    create_company(
+        conn,
+        partner.id,
+        {"external_id": "demo-company-2", "name": "Northwind Logistics", "sector": "logistics",
+         "size": "1001-5000", "location": "DE"},  # fmt: skip
+    )
+    create_mission(
+        conn,
+        partner.id,
+        {"external_id": "demo-jd-1", "company_id": clinic.id, "title": "Senior Backend Engineer",
+         "description": JD, "position": "software_engineering", "location": "fr-paris",
+         "languages": ["fr", "en"], "contract_type": "permanent", "remote_policy": "hybrid",
+         "experience_years_min": 5,
+         "salary": {"min": 65000, "max": 80000, "currency": "EUR", "period": "year"}},  # fmt: skip
+    )
+    create_mission(
+        conn,
+        partner.id,
+        {"external_id": "demo-jd-2", "company_id": clinic.id, "title": "Product Designer",
+         "description": "Shape the booking experience for patients and clinic staff.",
+         "position": "design", "location": "fr-lyon", "languages": ["fr"]},  # fmt: skip
+    )
+    return key

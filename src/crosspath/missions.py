@@ -1,0 +1,418 @@
+"""Missions: the job descriptions (JDs) a partner wants filled, and their review status."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from crosspath import references
+from crosspath.auth import Caller
+from crosspath.companies import owns_company
+from crosspath.db import missions, transaction, utcnow
+from crosspath.errors import (
+    COMPANY_NOT_USABLE,
+    MISSION_NOT_FOUND,
+    MISSION_NOT_UPDATABLE,
+    STATUS_NOT_LIVE,
+    BadRequest,
+    Forbidden,
+    NotFound,
+)
+from crosspath.ids import new_id
+from crosspath.pagination import (
+    ListQuery,
+    page,
+    parse_choice,
+    parse_list_query,
+    parse_text,
+    parse_timestamp,
+    split_page,
+)
+from crosspath.records import guard_external_id, reference_fields
+from crosspath.validation import (
+    Choice,
+    Code,
+    Codes,
+    Integer,
+    Invalid,
+    Line,
+    Problems,
+    Spec,
+    Text,
+    parse_fields,
+)
+from crosspath.web import LIST_PARAMETERS, Timestamp, json_object, timestamp
+
+ID_PREFIX = "msn"
+STATUSES = ("private", "live", "closed")
+PERIODS = ("year", "month", "day", "hour")
+MAX_SALARY = 100_000_000
+NOT_ON_CREATE = (
+    "status cannot be set on a new mission: new missions start private until CrossPath "
+    "reviews them"
+)
+COMPANY_NOT_USABLE_PART = (
+    "company_id names a company that does not exist or that you don't have the permission to use"
+)
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
+class Salary(msgspec.Struct):
+    min: int
+    max: int
+    currency: str
+    period: str
+
+
+class SalaryCheck:
+    """`{"min", "max", "currency", "period"}`, all four required, 0 <= min <= max."""
+
+    def __call__(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid("must be an object or null")
+        problems = [f"salary.{key} is not a known field" for key in value if key not in Salary.__struct_fields__]
+        amount = Integer(0, MAX_SALARY)
+        checks: dict[str, Any] = {
+            "min": amount,
+            "max": amount,
+            "currency": self._currency,
+            "period": Choice(PERIODS),
+        }
+        cleaned: dict[str, Any] = {}
+        for key, check in checks.items():
+            if value.get(key) is None:
+                problems.append(f"salary.{key} is required")
+                continue
+            try:
+                cleaned[key] = check(value[key])
+            except Invalid as exc:
+                problems.append(f"salary.{key} {exc}")
+        if "min" in cleaned and "max" in cleaned and cleaned["min"] > cleaned["max"]:
+            problems.append("salary.min must not be greater than salary.max")
+        if problems:
+            raise Invalid(nested=problems)
+        return cleaned
+
+    @staticmethod
+    def _currency(value: Any) -> str:
+        if not isinstance(value, str) or value.strip().upper() not in _currencies():
+            raise Invalid("must be an ISO 4217 currency code, e.g. EUR")
+        return value.strip().upper()
+
+    def schema(self) -> dict[str, Any]:
+        amount = {"type": "integer", "minimum": 0, "maximum": MAX_SALARY}
+        return {
+            "type": "object",
+            "properties": {
+                "min": amount,
+                "max": amount,
+                "currency": {"type": "string", "description": "ISO 4217 code", "example": "EUR"},
+                "period": {"type": "string", "enum": list(PERIODS)},
+            },
+            "required": ["min", "max", "currency", "period"],
+            "additionalProperties": False,
+        }
+
+
+SPECS = {
+    "external_id": Spec(Line(100), description="Your own id for it; unique in your account."),
+    "company_id": Spec(Line(40), required=True, nullable=False),
+    "title": Spec(Line(200), required=True, nullable=False),
+    "description": Spec(
+        Text(50_000, html=True),
+        required=True,
+        nullable=False,
+        description="The JD as plain text or an HTML fragment; unsafe markup is removed.",
+    ),
+    "position": Spec(Code("positions"), required=True, nullable=False),
+    "location": Spec(Code("locations"), required=True, nullable=False),
+    "languages": Spec(Codes("languages", 10), nullable=False),
+    "contract_type": Spec(
+        Choice(("permanent", "fixed_term", "freelance", "internship", "apprenticeship"))
+    ),
+    "remote_policy": Spec(Choice(("on_site", "hybrid", "remote"))),
+    "experience_years_min": Spec(Integer(0, 50)),
+    "salary": Spec(SalaryCheck()),
+    "openings": Spec(Integer(1, 1000), nullable=False),
+    "status": Spec(
+        Choice(STATUSES),
+        nullable=False,
+        description="Set by CrossPath's review; you may only close a live mission.",
+    ),
+}
+DEFAULTS = {"languages": [], "openings": 1}
+FILTERS = {
+    "external_id": parse_text,
+    "updated_since": parse_timestamp,
+    "company_id": parse_text,
+    "status": parse_choice(*STATUSES),
+}
+
+
+class Mission(msgspec.Struct):
+    id: str
+    external_id: str | None
+    company_id: str
+    title: str
+    description: str
+    position: str
+    location: str
+    languages: list[str]
+    contract_type: str | None
+    remote_policy: str | None
+    experience_years_min: int | None
+    salary: Salary | None
+    openings: int
+    status: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class MissionPage(msgspec.Struct):
+    data: list[Mission]
+    next_cursor: str | None
+
+
+def _mission(row: Row[Any]) -> Mission:
+    salary = None
+    if row.salary_min is not None:
+        salary = Salary(row.salary_min, row.salary_max, row.salary_currency, row.salary_period)
+    return Mission(
+        id=row.id,
+        external_id=row.external_id,
+        company_id=row.company_id,
+        title=row.title,
+        description=row.description,
+        position=row.position,
+        location=row.location,
+        languages=list(row.languages),
+        contract_type=row.contract_type,
+        remote_policy=row.remote_policy,
+        experience_years_min=row.experience_years_min,
+        salary=salary,
+        openings=row.openings,
+        status=row.status,
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+    )
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Field values as table columns: the salary object spreads over four columns."""
+    columns = dict(values)
+    if "salary" in columns:
+        salary = columns.pop("salary") or {}
+        for key in Salary.__struct_fields__:
+            columns[f"salary_{key}"] = salary.get(key)
+    return columns
+
+
+def _current_values(row: Row[Any]) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in SPECS if name != "salary"}
+    values["salary"] = msgspec.to_builtins(_mission(row).salary)
+    return values
+
+
+def _clean(
+    conn: Connection,
+    partner_id: str,
+    body: dict[str, Any],
+    *,
+    creating: bool,
+    current: Row[Any] | None = None,
+) -> dict[str, Any]:
+    problems = Problems()
+    if creating and "status" in body:
+        problems.add(NOT_ON_CREATE)
+        body = {name: value for name, value in body.items() if name != "status"}
+    values = parse_fields(body, SPECS, problems, creating=creating)
+    references.check_codes(conn, problems, *reference_fields(SPECS, values, current))
+    company_id = values.get("company_id")
+    moving = company_id is not None and (current is None or company_id != current.company_id)
+    if moving and not owns_company(conn, partner_id, company_id):
+        if not problems.messages:
+            raise BadRequest(COMPANY_NOT_USABLE)
+        problems.add(COMPANY_NOT_USABLE_PART)
+    problems.raise_if_any()
+    return values
+
+
+def create_mission(conn: Connection, partner_id: str, body: dict[str, Any]) -> Mission:
+    values = DEFAULTS | _clean(conn, partner_id, body, creating=True)
+    now = utcnow()
+    row = {name: None for name in SPECS} | values
+    row |= {"partner_id": partner_id, "id": new_id(ID_PREFIX), "status": "private"}
+    row |= {"created_at": now, "updated_at": now}
+    with guard_external_id(conn, missions, partner_id, values, "mission"):
+        conn.execute(insert(missions).values(_columns(row)))
+    return _mission(_load(conn, partner_id, row["id"], MISSION_NOT_FOUND))
+
+
+def get_mission(conn: Connection, partner_id: str, mission_id: str) -> Mission:
+    return _mission(_load(conn, partner_id, mission_id, MISSION_NOT_FOUND))
+
+
+def update_mission(
+    conn: Connection, partner_id: str, mission_id: str, body: dict[str, Any]
+) -> Mission:
+    current = _load(conn, partner_id, mission_id, MISSION_NOT_UPDATABLE, for_update=True)
+    values = _clean(conn, partner_id, body, creating=False, current=current)
+    status = values.get("status", current.status)
+    if status != current.status and (current.status, status) != ("live", "closed"):
+        raise Forbidden(STATUS_NOT_LIVE)
+    before = _current_values(current)
+    changed = {name: value for name, value in values.items() if before[name] != value}
+    _write(conn, partner_id, mission_id, changed)
+    return _mission(_load(conn, partner_id, mission_id, MISSION_NOT_FOUND))
+
+
+def _write(conn: Connection, partner_id: str, mission_id: str, changed: dict[str, Any]) -> None:
+    if not changed:
+        return
+    with guard_external_id(conn, missions, partner_id, changed, "mission"):
+        conn.execute(
+            update(missions)
+            .where(missions.c.partner_id == partner_id, missions.c.id == mission_id)
+            .values(_columns(changed) | {"updated_at": utcnow()})
+        )
+
+
+def list_missions(conn: Connection, partner_id: str, query: ListQuery) -> MissionPage:
+    statement = select(missions).where(missions.c.partner_id == partner_id)
+    for name in ("external_id", "company_id", "status"):
+        if name in query.filters:
+            statement = statement.where(missions.c[name] == query.filters[name])
+    if "updated_since" in query.filters:
+        statement = statement.where(missions.c.updated_at >= query.filters["updated_since"])
+    rows, cursor = split_page(conn.execute(page(query, missions, statement)).all(), query)
+    return MissionPage(data=[_mission(row) for row in rows], next_cursor=cursor)
+
+
+def _load(
+    conn: Connection, partner_id: str, mission_id: str, missing: str, *, for_update: bool = False
+) -> Row[Any]:
+    statement = select(missions).where(
+        missions.c.partner_id == partner_id, missions.c.id == mission_id
+    )
+    row = conn.execute(statement.with_for_update() if for_update else statement).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+# Operators' review: any status, any partner.
+
+
+class ReviewItem(msgspec.Struct):
+    id: str
+    partner_id: str
+    company_id: str
+    title: str
+    status: str
+    created_at: str
+    updated_at: str
+
+
+def list_for_review(conn: Connection, status: str | None) -> list[ReviewItem]:
+    statement = select(missions).order_by(missions.c.id)
+    if status is not None:
+        statement = statement.where(missions.c.status == status)
+    return [
+        ReviewItem(
+            id=row.id,
+            partner_id=row.partner_id,
+            company_id=row.company_id,
+            title=row.title,
+            status=row.status,
+            created_at=timestamp(row.created_at),
+            updated_at=timestamp(row.updated_at),
+        )
+        for row in conn.execute(statement)
+    ]
+
+
+def set_status(conn: Connection, mission_id: str, status: str) -> Mission:
+    """An operator's decision: publish (live), close, or reopen a mission."""
+    if status not in STATUSES:
+        raise BadRequest(f"status must be one of: {', '.join(STATUSES)}.")
+    row = conn.execute(
+        select(missions.c.partner_id).where(missions.c.id == mission_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no mission {mission_id}.")
+    current = _load(conn, row.partner_id, mission_id, MISSION_NOT_FOUND)
+    if current.status != status:
+        _write(conn, row.partner_id, mission_id, {"status": status})
+    return _mission(_load(conn, row.partner_id, mission_id, MISSION_NOT_FOUND))
+
+
+# Routes
+
+
+@post("/missions", status_code=201, sync_to_thread=True, tags=["Missions"])
+def post_mission(
+    request: Request[Any, Any, Any], body: bytes, caller: Caller, engine: Engine
+) -> Response[Mission]:
+    """Open a mission (a JD) for one of your companies. It starts `private` until CrossPath
+    reviews it and makes it `live`."""
+    data = json_object(request, body)
+    with transaction(engine, write=True) as conn:
+        mission = create_mission(conn, caller.partner_id, data)
+    return Response(
+        mission, status_code=201, headers={"Location": f"{request.url.path}/{mission.id}"}
+    )
+
+
+MISSION_LIST_PARAMETERS = LIST_PARAMETERS | {
+    "company_id": Parameter(
+        str | None, query="company_id", required=False, description="Only this company's missions."
+    ),
+    "status": Parameter(
+        str | None,
+        query="status",
+        required=False,
+        description="Only missions in this status.",
+        schema_extra={"enum": list(STATUSES)},
+    ),
+}
+
+
+@get("/missions", sync_to_thread=True, tags=["Missions"], parameters=MISSION_LIST_PARAMETERS)
+def get_missions(request: Request[Any, Any, Any], caller: Caller, engine: Engine) -> MissionPage:
+    """Your missions, oldest first, one page at a time."""
+    query = parse_list_query(request.query_params.multi_items(), ID_PREFIX, FILTERS)
+    with transaction(engine) as conn:
+        return list_missions(conn, caller.partner_id, query)
+
+
+@get("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"])
+def get_one_mission(mission_id: str, caller: Caller, engine: Engine) -> Mission:
+    """One of your missions."""
+    with transaction(engine) as conn:
+        return get_mission(conn, caller.partner_id, mission_id)
+
+
+@patch("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"])
+def patch_mission(
+    request: Request[Any, Any, Any], mission_id: str, body: bytes, caller: Caller, engine: Engine
+) -> Mission:
+    """Keep a JD in sync (JSON merge patch). Every field stays editable in every status; `status`
+    itself may only go from `live` to `closed`."""
+    data = json_object(request, body, patch=True)
+    with transaction(engine, write=True) as conn:
+        return update_mission(conn, caller.partner_id, mission_id, data)
+
+
+ROUTES = [post_mission, get_missions, get_one_mission, patch_mission]

@@ -1,0 +1,120 @@
+"""The OpenAPI 3.1 document and its docs page, served by the service itself (no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.datastructures import State
+
+from crosspath import companies, missions
+from crosspath.validation import object_schema
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string", "description": "A sentence your users can read."}},
+    "required": ["error"],
+    "additionalProperties": False,
+}
+_ERRORS = {
+    "400": "The request is malformed or a field is wrong; the message names every such field.",
+    "401": "Please provide your API key.",
+    "403": "You can't update the status of a JD that is not Live.",
+    "404": "The record does not exist or is not yours.",
+    "409": "external_id is already used by another of your records.",
+    "413": "The request body is larger than 1 MiB.",
+    "415": "Content-Type must be application/json.",
+    "429": "Too many requests for this API key; see Retry-After.",
+}
+_BODIES = {
+    ("post", "/partners/v1/companies"): object_schema(companies.SPECS, creating=True),
+    ("patch", "/partners/v1/companies/{company_id}"): object_schema(
+        companies.SPECS, creating=False
+    ),
+    ("post", "/partners/v1/missions"): object_schema(
+        {k: v for k, v in missions.SPECS.items() if k != "status"}, creating=True
+    ),
+    ("patch", "/partners/v1/missions/{mission_id}"): object_schema(missions.SPECS, creating=False),
+}
+DESCRIPTION = """\
+Create the companies you recruit for, open recruitment missions (job descriptions) for them,
+and keep every JD in sync as it changes on your side.
+
+* Authenticate every call with `Authorization: Apikey Recruitment-…` (`Bearer` works too).
+* Base path `/partners/v1`; `/partners/hunteron/v1` is an alias with identical behaviour.
+* Every error is `{"error": "<message>"}`, a sentence you can show your users as it is.
+* A new mission is `private` until CrossPath reviews it and makes it `live`; you may then
+  close it. Every other field stays editable in every status.
+* Lists are paged with `limit` and `cursor`, oldest first.
+"""
+
+
+def document(app: Litestar) -> dict[str, Any]:
+    doc = app.openapi_schema.to_schema()
+    components = doc.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    components["securitySchemes"] = {
+        "Apikey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Apikey Recruitment-` followed by your 32-character key.",
+        }
+    }
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            if path.startswith("/partners/"):
+                _describe_partner_operation(method, path, operation)
+    return doc
+
+
+def _describe_partner_operation(method: str, path: str, operation: dict[str, Any]) -> None:
+    operation["security"] = [{"Apikey": []}]
+    codes = ["401", "429"]
+    body = _BODIES.get((method, path))
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+        codes += ["400", "409", "413", "415"]
+    if "{" in path or body is not None or operation.get("parameters"):
+        codes.append("404" if "{" in path else "400")
+    if (method, path) == ("patch", "/partners/v1/missions/{mission_id}"):
+        codes.append("403")
+    responses = operation.setdefault("responses", {})
+    for code in sorted(set(codes)):
+        responses[code] = {
+            "description": _ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+
+
+@get("/openapi.json", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
+def openapi_json(state: State) -> dict[str, Any]:
+    cached: dict[str, Any] = state.openapi_document
+    return cached
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>CrossPath Recruitment API reference</title>
+  <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <noscript>This reference needs JavaScript; the raw document is at
+    <a href="/openapi.json">/openapi.json</a>.</noscript>
+  <div id="reference"></div>
+  <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/static/swagger-ui/init.js"></script>
+</body>
+</html>
+"""
+
+
+@get("/docs", include_in_schema=False, media_type=MediaType.HTML, sync_to_thread=False)
+def docs_page() -> Response[str]:
+    return Response(DOCS_PAGE, media_type=MediaType.HTML)
