@@ -47,9 +47,9 @@ def create_partner(conn: Connection, name: str) -> Partner:
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise BadRequest("The partner name must be 1 to 200 characters.")
-    row = {"id": new_id("ptn"), "name": name, "created_at": utcnow(), "disabled_at": None}
-    conn.execute(insert(partners).values(row))
-    return Partner(row["id"], name, timestamp(row["created_at"]), None)
+    partner_id, now = new_id("ptn"), utcnow()
+    conn.execute(insert(partners).values(id=partner_id, name=name, created_at=now))
+    return Partner(partner_id, name, timestamp(now), None)
 
 
 def list_partners(conn: Connection) -> list[Partner]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, Router, get
 from litestar.datastructures import State
@@ -17,9 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from crosspath import companies, missions, openapi, references
 from crosspath.db import make_engine
 from crosspath.errors import MAX_BODY_BYTES, ServiceUnavailable, handle_exception
-from crosspath.gate import UNAVAILABLE, Gate, configure_logging
+from crosspath.gate import UNAVAILABLE, ASGIApp, Gate, configure_logging
 from crosspath.settings import Settings
-from crosspath.web import provide_caller, provide_engine
+from crosspath.web import EngineDep, provide_caller, provide_engine
 
 PARTNER_ROUTES = [*companies.ROUTES, *missions.ROUTES, *references.ROUTES]
 STATIC = Path(__file__).parent / "static"
@@ -32,7 +32,7 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["Operations"], sync_to_thread=True)
-def readyz(engine: Engine) -> dict[str, str]:
+def readyz(engine: EngineDep) -> dict[str, str]:
     """The database is reachable."""
     try:
         with engine.connect() as conn:
@@ -47,13 +47,12 @@ def build_litestar(settings: Settings, engine: Engine) -> Litestar:
         "caller": Provide(provide_caller, sync_to_thread=False),
         "engine": Provide(provide_engine, sync_to_thread=False),
     }
-    app = Litestar(
+    return Litestar(
         route_handlers=[
             Router("/partners/v1", route_handlers=PARTNER_ROUTES),
             Router("/partners/hunteron/v1", route_handlers=PARTNER_ROUTES, include_in_schema=False),
             healthz,
             readyz,
-            openapi.openapi_json,
             openapi.docs_page,
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False),
         ],
@@ -67,14 +66,11 @@ def build_litestar(settings: Settings, engine: Engine) -> Litestar:
             description=openapi.DESCRIPTION,
             servers=[Server(url="/")],
             use_handler_docstrings=True,
-            path="/_openapi",
-            render_plugins=[],
-            enabled_endpoints=set(),
+            path="/openapi.json",
+            render_plugins=[openapi.DocumentPlugin()],
         ),
         logging_config=None,
     )
-    app.state.openapi_document = openapi.document(app)
-    return app
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Any:
@@ -82,4 +78,4 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     engine = engine or make_engine(settings.database_url, settings.db_pool_size)
-    return Gate(build_litestar(settings, engine), engine, settings)
+    return Gate(cast(ASGIApp, build_litestar(settings, engine)), engine, settings)

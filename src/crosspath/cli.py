@@ -55,10 +55,17 @@ def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
         click.echo(human())
 
 
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
 def table(rows: list[Any], columns: list[str]) -> str:
     if not rows:
         return "(none)"
-    cells = [[str(getattr(row, c) if getattr(row, c) is not None else "-") for c in columns] for row in rows]
+    cells = [
+        ["-" if getattr(row, column) is None else str(getattr(row, column)) for column in columns]
+        for row in rows
+    ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
@@ -94,8 +101,9 @@ def prepare(ctx: Context) -> list[str]:
 def db_upgrade(ctx: Context, as_json: bool) -> None:
     """Create the database or run pending migrations."""
     loaded = prepare(ctx)
-    emit(as_json, {"status": "up to date", "references_installed": loaded},
-         lambda: "Database up to date." + (f" Installed reference sets: {', '.join(loaded)}." if loaded else ""))  # fmt: skip
+    installed = f" Installed reference sets: {', '.join(loaded)}." if loaded else ""
+    result = {"status": "up to date", "references_installed": loaded}
+    emit(as_json, result, lambda: "Database up to date." + installed)
 
 
 @cli.command()
@@ -157,8 +165,11 @@ def partners_create(ctx: Context, name: str, as_json: bool) -> None:
     """Create a partner account."""
     with ctx.write() as conn:
         partner = accounts.create_partner(conn, name)
-    emit(as_json, {"id": partner.id, "name": partner.name},
-         lambda: f"Created partner {partner.id} ({partner.name}).")  # fmt: skip
+    emit(
+        as_json,
+        {"id": partner.id, "name": partner.name},
+        lambda: f"Created partner {partner.id} ({partner.name}).",
+    )
 
 
 @partners_group.command("list")
@@ -196,8 +207,11 @@ def keys_issue(ctx: Context, partner_id: str, label: str | None, as_json: bool) 
     """Issue a key. It is printed once and never stored in clear."""
     with ctx.write() as conn:
         issued = accounts.issue_key(conn, ctx.settings.secret_key, partner_id, label)
-    emit(as_json, issued,
-         lambda: f"Issued key {issued.id} for {issued.partner_id}. Shown once:\n{issued.key}")  # fmt: skip
+    emit(
+        as_json,
+        issued,
+        lambda: f"Issued key {issued.id} for {issued.partner_id} (shown once):\n{issued.key}",
+    )
 
 
 @keys_group.command("list")
@@ -259,8 +273,14 @@ def references_load(ctx: Context, file: Path, as_json: bool) -> None:
     with ctx.write() as conn:
         counts = references.load(conn, data)
     result = {"kind": data.kind, "mode": data.mode, **counts}
-    emit(as_json, result, lambda: f"{data.kind}: {counts['added']} added, "
-         f"{counts['updated']} updated, {counts['retired']} retired.")  # fmt: skip
+    emit(
+        as_json,
+        result,
+        lambda: (
+            f"{data.kind}: {counts['added']} added, "
+            f"{counts['updated']} updated, {counts['retired']} retired."
+        ),
+    )
 
 
 # Missions review
@@ -272,8 +292,13 @@ def missions_group() -> None:
 
 
 @missions_group.command("list")
-@click.option("--status", type=click.Choice([*missions.STATUSES, "all"]), default="private",
-              show_default=True, help="'private' lists the missions awaiting review.")  # fmt: skip
+@click.option(
+    "--status",
+    type=click.Choice([*missions.STATUSES, "all"]),
+    default="private",
+    show_default=True,
+    help="'private' lists the missions awaiting review.",
+)
 @json_option
 @pass_context
 def missions_list(ctx: Context, status: str, as_json: bool) -> None:

@@ -6,11 +6,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
-from sqlalchemy import Engine, insert, select, update
+from litestar.params import FromPath, RawBody
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from crosspath import references
-from crosspath.auth import Caller
 from crosspath.db import companies, transaction, utcnow
 from crosspath.errors import COMPANY_NOT_FOUND, NotFound
 from crosspath.ids import new_id
@@ -24,7 +24,7 @@ from crosspath.pagination import (
 )
 from crosspath.records import guard_external_id, reference_fields
 from crosspath.validation import Code, Line, Problems, Spec, Text, Url, parse_fields
-from crosspath.web import LIST_PARAMETERS, Timestamp, json_object, timestamp
+from crosspath.web import LIST_PARAMETERS, CallerDep, EngineDep, Timestamp, json_object, timestamp
 
 ID_PREFIX = "cmp"
 
@@ -98,7 +98,7 @@ def get_company(conn: Connection, partner_id: str, company_id: str) -> Company:
 
 
 def update_company(
-    conn: Connection, partner_id: str, company_id: str, body: dict[str, Any]
+    conn: Connection, partner_id: str, company_id: FromPath[str], body: dict[str, Any]
 ) -> Company:
     current = _load(conn, partner_id, company_id, for_update=True)
     values = _clean(conn, body, creating=False, current=current)
@@ -128,7 +128,7 @@ def owns_company(conn: Connection, partner_id: str, company_id: str) -> bool:
 
 
 def _find(
-    conn: Connection, partner_id: str, company_id: str, *, for_update: bool = False
+    conn: Connection, partner_id: str, company_id: FromPath[str], *, for_update: bool = False
 ) -> Row[Any] | None:
     statement = select(companies).where(
         companies.c.partner_id == partner_id, companies.c.id == company_id
@@ -137,7 +137,7 @@ def _find(
 
 
 def _load(
-    conn: Connection, partner_id: str, company_id: str, *, for_update: bool = False
+    conn: Connection, partner_id: str, company_id: FromPath[str], *, for_update: bool = False
 ) -> Row[Any]:
     row = _find(conn, partner_id, company_id, for_update=for_update)
     if row is None:
@@ -150,7 +150,7 @@ def _load(
 
 @post("/companies", status_code=201, sync_to_thread=True, tags=["Companies"])
 def post_company(
-    request: Request[Any, Any, Any], body: bytes, caller: Caller, engine: Engine
+    request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
 ) -> Response[Company]:
     """Create a company you recruit for. Its `id` is what missions refer to as `company_id`."""
     data = json_object(request, body)
@@ -162,15 +162,17 @@ def post_company(
 
 
 @get("/companies", sync_to_thread=True, tags=["Companies"], parameters=LIST_PARAMETERS)
-def get_companies(request: Request[Any, Any, Any], caller: Caller, engine: Engine) -> CompanyPage:
+def get_companies(
+    request: Request[Any, Any, Any], caller: CallerDep, engine: EngineDep
+) -> CompanyPage:
     """Your companies, oldest first, one page at a time."""
-    query = parse_list_query(request.query_params.multi_items(), ID_PREFIX, FILTERS)
+    query = parse_list_query(list(request.query_params.multi_items()), ID_PREFIX, FILTERS)
     with transaction(engine) as conn:
         return list_companies(conn, caller.partner_id, query)
 
 
 @get("/companies/{company_id:str}", sync_to_thread=True, tags=["Companies"])
-def get_one_company(company_id: str, caller: Caller, engine: Engine) -> Company:
+def get_one_company(company_id: FromPath[str], caller: CallerDep, engine: EngineDep) -> Company:
     """One of your companies."""
     with transaction(engine) as conn:
         return get_company(conn, caller.partner_id, company_id)
@@ -178,7 +180,11 @@ def get_one_company(company_id: str, caller: Caller, engine: Engine) -> Company:
 
 @patch("/companies/{company_id:str}", sync_to_thread=True, tags=["Companies"])
 def patch_company(
-    request: Request[Any, Any, Any], company_id: str, body: bytes, caller: Caller, engine: Engine
+    request: Request[Any, Any, Any],
+    company_id: FromPath[str],
+    body: RawBody,
+    caller: CallerDep,
+    engine: EngineDep,
 ) -> Company:
     """Update a company (JSON merge patch): fields sent are set, `null` clears, others are kept."""
     data = json_object(request, body, patch=True)

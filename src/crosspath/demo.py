@@ -25,29 +25,54 @@ def seed_demo(conn: Connection, secret: str) -> IssuedKey | None:
     clinic = create_company(
         conn,
         partner.id,
-        {"external_id": "demo-company-1", "name": "Clinica Health", "website": "https://clinica.example",
-         "sector": "healthcare", "size": "51-200", "location": "fr-paris"},  # fmt: skip
+        {
+            "external_id": "demo-company-1",
+            "name": "Clinica Health",
+            "website": "https://clinica.example",
+            "sector": "healthcare",
+            "size": "51-200",
+            "location": "fr-paris",
+        },
     )
     create_company(
         conn,
         partner.id,
-        {"external_id": "demo-company-2", "name": "Northwind Logistics", "sector": "logistics",
-         "size": "1001-5000", "location": "DE"},  # fmt: skip
+        {
+            "external_id": "demo-company-2",
+            "name": "Northwind Logistics",
+            "sector": "logistics",
+            "size": "1001-5000",
+            "location": "DE",
+        },
     )
     create_mission(
         conn,
         partner.id,
-        {"external_id": "demo-jd-1", "company_id": clinic.id, "title": "Senior Backend Engineer",
-         "description": JD, "position": "software_engineering", "location": "fr-paris",
-         "languages": ["fr", "en"], "contract_type": "permanent", "remote_policy": "hybrid",
-         "experience_years_min": 5,
-         "salary": {"min": 65000, "max": 80000, "currency": "EUR", "period": "year"}},  # fmt: skip
+        {
+            "external_id": "demo-jd-1",
+            "company_id": clinic.id,
+            "title": "Senior Backend Engineer",
+            "description": JD,
+            "position": "software_engineering",
+            "location": "fr-paris",
+            "languages": ["fr", "en"],
+            "contract_type": "permanent",
+            "remote_policy": "hybrid",
+            "experience_years_min": 5,
+            "salary": {"min": 65000, "max": 80000, "currency": "EUR", "period": "year"},
+        },
     )
     create_mission(
         conn,
         partner.id,
-        {"external_id": "demo-jd-2", "company_id": clinic.id, "title": "Product Designer",
-         "description": "Shape the booking experience for patients and clinic staff.",
-         "position": "design", "location": "fr-lyon", "languages": ["fr"]},  # fmt: skip
+        {
+            "external_id": "demo-jd-2",
+            "company_id": clinic.id,
+            "title": "Product Designer",
+            "description": "Shape the booking experience for patients and clinic staff.",
+            "position": "design",
+            "location": "fr-lyon",
+            "languages": ["fr"],
+        },
     )
     return key

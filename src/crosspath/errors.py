@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
@@ -85,7 +86,7 @@ def error_response(
     )
 
 
-def handle_exception(request: Request[object, object, object], exc: Exception) -> Response[dict[str, str]]:
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
     if isinstance(exc, AppError):
         return error_response(exc.status_code, exc.message, exc.headers)
     if isinstance(exc, HTTPException):
@@ -96,7 +97,7 @@ def handle_exception(request: Request[object, object, object], exc: Exception) -
 
 
 def _framework_error(
-    request: Request[object, object, object], exc: HTTPException
+    request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[dict[str, str]]:
     headers = dict(exc.headers or {})
     if isinstance(exc, NotFoundException):

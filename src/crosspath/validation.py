@@ -237,7 +237,11 @@ def sanitize_html(fragment: str) -> str:
     return nh3.clean(
         fragment,
         tags=HTML_TAGS,
-        attributes={"a": {"href", "title"}, "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}},
+        attributes={
+            "a": {"href", "title"},
+            "th": {"colspan", "rowspan"},
+            "td": {"colspan", "rowspan"},
+        },
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import Parameter, RawBody
 from sqlalchemy import Engine
 
 from crosspath.auth import Caller
@@ -16,6 +17,10 @@ from crosspath.errors import BadRequest, UnsupportedMediaType
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 _decoder = msgspec.json.Decoder()
+
+
+CallerDep = NamedDependency[Caller]
+EngineDep = NamedDependency[Engine]
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:
@@ -28,7 +33,9 @@ def provide_engine(state: State) -> Engine:
     return engine
 
 
-def json_object(request: Request[Any, Any, Any], body: bytes, *, patch: bool = False) -> dict[str, Any]:
+def json_object(
+    request: Request[Any, Any, Any], body: RawBody, *, patch: bool = False
+) -> dict[str, Any]:
     """The request body as a JSON object, after the content-type and syntax checks."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in (JSON_TYPES if patch else JSON_TYPES[:1]):
@@ -48,29 +55,27 @@ def timestamp(value: datetime) -> str:
 
 
 Timestamp = Annotated[
-    str, msgspec.Meta(extra_json_schema={"format": "date-time", "example": "2026-11-28T12:30:00.123456Z"})
+    str,
+    msgspec.Meta(
+        extra_json_schema={"format": "date-time", "example": "2026-11-28T12:30:00.123456Z"}
+    ),
 ]
 
 LIST_PARAMETERS = {
     "limit": Parameter(
         str | None,
-        query="limit",
         required=False,
         description="Page size, 1 to 100 (default 20).",
         schema_extra={"type": "integer", "minimum": 1, "maximum": 100},
     ),
     "cursor": Parameter(
         str | None,
-        query="cursor",
         required=False,
         description="The `next_cursor` of the previous page. Send the same filters with it.",
     ),
-    "external_id": Parameter(
-        str | None, query="external_id", required=False, description="Your own id, exactly."
-    ),
+    "external_id": Parameter(str | None, required=False, description="Your own id, exactly."),
     "updated_since": Parameter(
         str | None,
-        query="updated_since",
         required=False,
         description="RFC 3339 timestamp with an offset: records updated at or after it.",
         schema_extra={"format": "date-time"},
