@@ -1,0 +1,170 @@
+"""The real server: `crosspath serve` as operators start it, several workers, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+CROSSPATH = str(Path(sys.executable).with_name("crosspath"))
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(tmp_path: Path, *args: str) -> Server:
+    port = free_port()
+    env = os.environ | {
+        "CROSSPATH_RATE_LIMIT": "100000",
+        "CROSSPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "CROSSPATH_SECRET_KEY": "server-test-secret-" + "y" * 32,
+    }
+    process = subprocess.Popen(
+        [CROSSPATH, "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise AssertionError("the server did not start")
+    return Server(url, env, process)
+
+
+def stop(server: Server) -> str:
+    server.process.terminate()
+    try:
+        out, _ = server.process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        out, _ = server.process.communicate()
+    return out
+
+
+def test_serve_demo_prints_a_key_and_a_curl_line_that_works(tmp_path: Path) -> None:
+    server = start(tmp_path, "--demo")
+    banner = stop(server)
+    key = re.search(r"Recruitment-[A-Za-z0-9]{32}", banner)
+    assert key is not None, banner
+    assert re.search(
+        r"curl -H 'Authorization: Apikey Recruitment-\w{32}' http://\S+/partners/v1/", banner
+    )
+    server = start(tmp_path)  # the same database, served again: the key is still valid
+    try:
+        headers = {"Authorization": f"Apikey {key.group()}"}
+        missions = httpx.get(f"{server.url}/partners/v1/missions", headers=headers).json()
+        companies = httpx.get(f"{server.url}/partners/v1/companies", headers=headers).json()
+        assert len(missions["data"]) == 2
+        assert len(companies["data"]) == 2
+        assert {m["status"] for m in missions["data"]} == {"private"}
+    finally:
+        stop(server)
+
+
+def issue_key(server: Server, name: str) -> dict[str, str]:
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [CROSSPATH, *args, "--json"], env=server.env, capture_output=True, text=True, check=True
+        ).stdout
+
+    import json
+
+    partner = json.loads(run("partners", "create", name))
+    key = json.loads(run("keys", "issue", partner["id"]))
+    return {"Authorization": f"Apikey {key['key']}"}
+
+
+def mission(company_id: str, external_id: str) -> dict[str, object]:
+    return {
+        "company_id": company_id,
+        "external_id": external_id,
+        "title": "Backend Engineer",
+        "description": "<p>Build things.</p>",
+        "position": "software_engineering",
+        "location": "FR",
+    }
+
+
+def test_several_workers_writing_at_once_never_fail_or_lose_a_write(tmp_path: Path) -> None:
+    server = start(tmp_path, "--workers", "3")
+    try:
+        partners = [issue_key(server, "Alice"), issue_key(server, "Bob")]
+
+        def sync_one_company(i: int) -> list[int]:
+            headers = partners[i % 2]
+            with httpx.Client(
+                base_url=f"{server.url}/partners/v1", headers=headers, timeout=60
+            ) as http:
+                company = http.post(
+                    "/companies", json={"name": f"Company {i}", "external_id": f"c-{i}"}
+                )
+                statuses = [company.status_code]
+                for j in range(4):
+                    created = http.post(
+                        "/missions", json=mission(company.json()["id"], f"m-{i}-{j}")
+                    )
+                    patched = http.patch(
+                        f"/missions/{created.json()['id']}", json={"openings": j + 2}
+                    )
+                    statuses += [created.status_code, patched.status_code]
+                return statuses
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = [code for codes in pool.map(sync_one_company, range(24)) for code in codes]
+        assert len(statuses) == 24 * 9
+        assert all(code in (200, 201) for code in statuses), sorted(set(statuses))
+
+        with httpx.Client(base_url=f"{server.url}/partners/v1", timeout=60) as http:
+            for headers, parity in zip(partners, (0, 1), strict=True):
+                missions = http.get("/missions", params={"limit": 100}, headers=headers).json()[
+                    "data"
+                ]
+                expected = {f"m-{i}-{j}" for i in range(parity, 24, 2) for j in range(4)}
+                assert {m["external_id"] for m in missions} == expected
+                assert all(m["openings"] == int(m["external_id"][-1]) + 2 for m in missions)
+    finally:
+        stop(server)
+
+
+def test_racing_creates_with_one_external_id_make_exactly_one_record(tmp_path: Path) -> None:
+    server = start(tmp_path, "--workers", "3")
+    try:
+        headers = issue_key(server, "Alice")
+
+        def create(_: int) -> int:
+            body = {"name": "Same company", "external_id": "race"}
+            url = f"{server.url}/partners/v1/companies"
+            return httpx.post(url, json=body, headers=headers, timeout=60).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = sorted(pool.map(create, range(8)))
+        assert codes == [201] + [409] * 7
+    finally:
+        stop(server)
