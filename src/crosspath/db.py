@@ -141,7 +141,6 @@ missions = Table(
     Index(None, "partner_id", "company_id", "id"),
     Index(None, "partner_id", "status", "id"),
     Index(None, "partner_id", "updated_at"),
-    Index(None, "status", "id"),
 )
 
 reference_values = Table(

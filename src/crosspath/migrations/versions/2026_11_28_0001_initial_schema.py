@@ -134,12 +134,10 @@ def upgrade() -> None:
             ["partner_id", "updated_at"],
             unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_missions_status_id"), ["status", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("missions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_missions_status_id"))
         batch_op.drop_index(batch_op.f("ix_missions_partner_id_updated_at"))
         batch_op.drop_index(batch_op.f("ix_missions_partner_id_status_id"))
         batch_op.drop_index(batch_op.f("ix_missions_partner_id_external_id"))
