@@ -273,7 +273,14 @@ BROKEN_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), BROKEN_REQUESTS)
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    BROKEN_REQUESTS,
+    ids=[
+        f"{number}-{method}{path or '(base)'}"
+        for number, (method, path, _) in enumerate(BROKEN_REQUESTS)
+    ],
+)
 def test_a_request_without_a_valid_key_gets_401_whatever_else_is_wrong(
     client: TestClient[Any],
     base: str,
@@ -354,7 +361,7 @@ def test_listed_keys_show_a_prefix_too_short_to_use(
 def test_a_use_sets_last_used_at_on_that_key_only(
     client: TestClient[Any], base: str, alice: Partner, bob: Partner, engine: Engine
 ) -> None:
-    second = issue_second_key(engine, alice)
+    issue_second_key(engine, alice)
     assert [key.last_used_at for key in keys_of(engine, alice)] == [None, None]
     assert client.get(f"{base}/companies", headers=alice.headers).status_code == 200
     used = {key.id: key.last_used_at for key in keys_of(engine, alice)}
@@ -362,7 +369,6 @@ def test_a_use_sets_last_used_at_on_that_key_only(
     assert TIMESTAMP.match(used[alice.key_id] or "")
     assert [value for key_id, value in used.items() if key_id != alice.key_id] == [None]
     assert [key.last_used_at for key in keys_of(engine, bob)] == [None]
-    assert second  # issued, never used
 
 
 def test_a_refused_request_does_not_set_last_used_at(

@@ -108,7 +108,7 @@ class Gate:
     ) -> tuple[int, str, dict[str, str]] | None:
         """Why a partner request stops here (status, message, headers), or None to go on."""
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return 413, BODY_TOO_LARGE, {"connection": "close"}
         try:
             caller = auth.authenticate(self.engine, self.secret, headers.get("authorization"))

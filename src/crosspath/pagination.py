@@ -46,7 +46,8 @@ def parse_list_query(
     limit, after, values = DEFAULT_LIMIT, None, {}
     if "limit" in seen:
         raw = seen["limit"].strip()
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        # isdigit() alone accepts "²", which int() refuses; only ASCII digits are a number here.
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
             problems.append(f"limit must be an integer between 1 and {MAX_LIMIT}")
         else:
             limit = int(raw)
@@ -92,8 +93,9 @@ def split_page(rows: Sequence[Any], query: ListQuery) -> tuple[Sequence[Any], st
 
 
 def parse_timestamp(raw: str) -> datetime:
-    # A '+' left unencoded in a query string arrives as a space.
-    text = raw.strip().replace(" ", "+")
+    # A '+' left unencoded in a query string arrives as a space; RFC 3339 allows a lower-case
+    # 't' and 'z', which datetime.fromisoformat does not.
+    text = raw.strip().replace(" ", "+").upper()
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

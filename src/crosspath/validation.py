@@ -15,8 +15,9 @@ import nh3
 
 from crosspath.errors import FieldErrors
 
-_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
-_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Every Unicode control character (C0, DEL and C1); long texts keep tab, line feed and CR.
+_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
 HTML_TAGS = {
