@@ -961,3 +961,53 @@ def test_created_records_have_a_location_under_the_base_path_used(
     location = response.headers["Location"]
     assert location == f"{base}/missions/{response.json()['id']}"
     assert client.get(location, headers=alice.headers).json() == response.json()
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("/partners/v1/companies", ["limit", "cursor", "external_id", "updated_since"]),
+        (
+            "/partners/v1/missions",
+            ["limit", "cursor", "external_id", "updated_since", "company_id", "status"],
+        ),
+    ],
+)
+def test_the_openapi_document_lists_the_query_parameters_of_each_list(
+    document: dict[str, Any], alice: Partner, bob: Partner, path: str, names: list[str]
+) -> None:
+    parameters = document["paths"][path]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == names
+    assert all(p["in"] == "query" and p["required"] is False for p in parameters)
+    limit = parameters[0]["schema"]
+    assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, 100)
+
+
+def test_a_content_length_that_is_not_ascii_digits_is_no_server_error(
+    settings: Settings, engine: Engine, alice: Partner, bob: Partner
+) -> None:
+    import asyncio
+
+    app = create_app(settings, engine)
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/partners/v1/companies",
+        "raw_path": b"/partners/v1/companies",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "headers": [(b"content-length", "²".encode()), (b"authorization", b"Apikey nope")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 401
+    assert json.loads(sent[1]["body"]) == {"error": "Please provide your API key."}

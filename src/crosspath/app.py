@@ -25,13 +25,13 @@ PARTNER_ROUTES = [*companies.ROUTES, *missions.ROUTES, *references.ROUTES]
 STATIC = Path(__file__).parent / "static"
 
 
-@get("/healthz", tags=["Operations"], sync_to_thread=False)
+@get("/healthz", tags=["Operations"], sync_to_thread=False, summary="Liveness")
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["Operations"], sync_to_thread=True)
+@get("/readyz", tags=["Operations"], sync_to_thread=True, summary="Readiness")
 def readyz(engine: EngineDep) -> dict[str, str]:
     """The database is reachable."""
     try:

@@ -24,7 +24,7 @@ from crosspath.pagination import (
 )
 from crosspath.records import guard_external_id, reference_fields
 from crosspath.validation import Code, Line, Problems, Spec, Text, Url, parse_fields
-from crosspath.web import LIST_PARAMETERS, CallerDep, EngineDep, Timestamp, json_object, timestamp
+from crosspath.web import CallerDep, EngineDep, Timestamp, json_object, timestamp
 
 ID_PREFIX = "cmp"
 
@@ -148,7 +148,13 @@ def _load(
 # Routes
 
 
-@post("/companies", status_code=201, sync_to_thread=True, tags=["Companies"])
+@post(
+    "/companies",
+    status_code=201,
+    sync_to_thread=True,
+    tags=["Companies"],
+    summary="Create a company",
+)
 def post_company(
     request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
 ) -> Response[Company]:
@@ -161,7 +167,7 @@ def post_company(
     )
 
 
-@get("/companies", sync_to_thread=True, tags=["Companies"], parameters=LIST_PARAMETERS)
+@get("/companies", sync_to_thread=True, tags=["Companies"], summary="List your companies")
 def get_companies(
     request: Request[Any, Any, Any], caller: CallerDep, engine: EngineDep
 ) -> CompanyPage:
@@ -171,14 +177,21 @@ def get_companies(
         return list_companies(conn, caller.partner_id, query)
 
 
-@get("/companies/{company_id:str}", sync_to_thread=True, tags=["Companies"])
+@get(
+    "/companies/{company_id:str}", sync_to_thread=True, tags=["Companies"], summary="Get a company"
+)
 def get_one_company(company_id: FromPath[str], caller: CallerDep, engine: EngineDep) -> Company:
     """One of your companies."""
     with transaction(engine) as conn:
         return get_company(conn, caller.partner_id, company_id)
 
 
-@patch("/companies/{company_id:str}", sync_to_thread=True, tags=["Companies"])
+@patch(
+    "/companies/{company_id:str}",
+    sync_to_thread=True,
+    tags=["Companies"],
+    summary="Update a company",
+)
 def patch_company(
     request: Request[Any, Any, Any],
     company_id: FromPath[str],

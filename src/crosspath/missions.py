@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
-from litestar.params import FromPath, Parameter, RawBody
+from litestar.params import FromPath, RawBody
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
@@ -46,7 +46,7 @@ from crosspath.validation import (
     Text,
     parse_fields,
 )
-from crosspath.web import LIST_PARAMETERS, CallerDep, EngineDep, Timestamp, json_object, timestamp
+from crosspath.web import CallerDep, EngineDep, Timestamp, json_object, timestamp
 
 ID_PREFIX = "msn"
 STATUSES = ("private", "live", "closed")
@@ -371,7 +371,9 @@ def set_status(conn: Connection, mission_id: FromPath[str], status: str) -> Miss
 # Routes
 
 
-@post("/missions", status_code=201, sync_to_thread=True, tags=["Missions"])
+@post(
+    "/missions", status_code=201, sync_to_thread=True, tags=["Missions"], summary="Open a mission"
+)
 def post_mission(
     request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
 ) -> Response[Mission]:
@@ -385,20 +387,7 @@ def post_mission(
     )
 
 
-MISSION_LIST_PARAMETERS = LIST_PARAMETERS | {
-    "company_id": Parameter(
-        str | None, required=False, description="Only this company's missions."
-    ),
-    "status": Parameter(
-        str | None,
-        required=False,
-        description="Only missions in this status.",
-        schema_extra={"enum": list(STATUSES)},
-    ),
-}
-
-
-@get("/missions", sync_to_thread=True, tags=["Missions"], parameters=MISSION_LIST_PARAMETERS)
+@get("/missions", sync_to_thread=True, tags=["Missions"], summary="List your missions")
 def get_missions(
     request: Request[Any, Any, Any], caller: CallerDep, engine: EngineDep
 ) -> MissionPage:
@@ -408,14 +397,16 @@ def get_missions(
         return list_missions(conn, caller.partner_id, query)
 
 
-@get("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"])
+@get("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"], summary="Get a mission")
 def get_one_mission(mission_id: FromPath[str], caller: CallerDep, engine: EngineDep) -> Mission:
     """One of your missions."""
     with transaction(engine) as conn:
         return get_mission(conn, caller.partner_id, mission_id)
 
 
-@patch("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"])
+@patch(
+    "/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"], summary="Update a mission"
+)
 def patch_mission(
     request: Request[Any, Any, Any],
     mission_id: FromPath[str],

@@ -37,6 +37,27 @@ _BODIES = {
     ),
     ("patch", "/partners/v1/missions/{mission_id}"): object_schema(missions.SPECS, creating=False),
 }
+_QUERY: dict[str, tuple[dict[str, Any], str]] = {
+    "limit": ({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size."),
+    "cursor": (
+        {"type": "string"},
+        "The `next_cursor` of the previous page; send the same filters with it.",
+    ),
+    "external_id": ({"type": "string", "maxLength": 100}, "Only the record with this id of yours."),
+    "updated_since": (
+        {"type": "string", "format": "date-time"},
+        "RFC 3339 timestamp with an offset: only records updated at or after it.",
+    ),
+    "company_id": ({"type": "string"}, "Only this company's missions."),
+    "status": (
+        {"type": "string", "enum": list(missions.STATUSES)},
+        "Only missions in this status.",
+    ),
+}
+_LISTS = {
+    "/partners/v1/companies": ["limit", "cursor", *companies.FILTERS],
+    "/partners/v1/missions": ["limit", "cursor", *missions.FILTERS],
+}
 DESCRIPTION = """\
 Create the companies you recruit for, open recruitment missions (job descriptions) for them,
 and keep every JD in sync as it changes on your side.
@@ -79,8 +100,15 @@ def _describe_partner_operation(method: str, path: str, operation: dict[str, Any
             "content": {"application/json": {"schema": body}},
         }
         codes += ["400", "409", "413", "415"]
-    if "{" in path or body is not None or operation.get("parameters"):
-        codes.append("404" if "{" in path else "400")
+    if "{" in path:
+        codes.append("404")
+    if method == "get" and path in _LISTS:
+        operation["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+            for name in _LISTS[path]
+            for schema, text in [_QUERY[name]]
+        ]
+        codes.append("400")
     if (method, path) == ("patch", "/partners/v1/missions/{mission_id}"):
         codes.append("403")
     responses = operation.setdefault("responses", {})

@@ -309,7 +309,7 @@ def _as_list(value: Any) -> list[str]:
 # Routes
 
 
-@get("/references", sync_to_thread=True, tags=["References"])
+@get("/references", sync_to_thread=True, tags=["References"], summary="All reference values")
 def get_references(engine: EngineDep) -> dict[str, list[ReferenceItem]]:
     """Every accepted reference value, by kind: the codes to send in companies and missions."""
     with transaction(engine) as conn:
@@ -320,7 +320,9 @@ class ReferencePage(msgspec.Struct):
     data: list[ReferenceItem]
 
 
-@get("/references/{kind:str}", sync_to_thread=True, tags=["References"])
+@get(
+    "/references/{kind:str}", sync_to_thread=True, tags=["References"], summary="One reference set"
+)
 def get_reference_kind(kind: FromPath[str], engine: EngineDep) -> ReferencePage:
     """The accepted values of one kind: sectors, locations, languages, positions or
     company_sizes."""

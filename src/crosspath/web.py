@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import Parameter, RawBody
+from litestar.params import RawBody
 from sqlalchemy import Engine
 
 from crosspath.auth import Caller
@@ -60,24 +60,3 @@ Timestamp = Annotated[
         extra_json_schema={"format": "date-time", "example": "2026-11-28T12:30:00.123456Z"}
     ),
 ]
-
-LIST_PARAMETERS = {
-    "limit": Parameter(
-        str | None,
-        required=False,
-        description="Page size, 1 to 100 (default 20).",
-        schema_extra={"type": "integer", "minimum": 1, "maximum": 100},
-    ),
-    "cursor": Parameter(
-        str | None,
-        required=False,
-        description="The `next_cursor` of the previous page. Send the same filters with it.",
-    ),
-    "external_id": Parameter(str | None, required=False, description="Your own id, exactly."),
-    "updated_since": Parameter(
-        str | None,
-        required=False,
-        description="RFC 3339 timestamp with an offset: records updated at or after it.",
-        schema_extra={"format": "date-time"},
-    ),
-}
