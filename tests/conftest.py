@@ -1,9 +1,12 @@
-"""Shared fixtures: a real SQLite database built by the migrations, the app over ASGI, and two
+"""Shared fixtures: a real database (SQLite, or PostgreSQL with CROSSPATH_TEST_DATABASE_URL)
+built by the migrations, the app over ASGI, and two
 partners in every test."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,35 +15,102 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.pool import NullPool
 
 from crosspath import accounts, db, references
 from crosspath.app import create_app
 from crosspath.settings import Settings
 
+POSTGRES_URL = os.environ.get("CROSSPATH_TEST_DATABASE_URL")
 BASE_PATHS = ["/partners/v1", "/partners/hunteron/v1"]
 SECRET = "test-secret-" + "x" * 40
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests are not collected at all on the SQLite pass (not skipped)."""
+    if POSTGRES_URL:
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+
+
+class Databases:
+    """Fresh databases on the engine under test: SQLite files, or PostgreSQL databases on the
+    cluster named by CROSSPATH_TEST_DATABASE_URL (see scripts/with-postgres)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.admin = (
+            create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+            if POSTGRES_URL
+            else None
+        )
+
+    def create(self, template: str | None = None) -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        if self.admin is None:
+            path = self.folder / f"{name}.db"
+            if template is not None:
+                shutil.copy(make_url(template).database or "", path)
+            return f"sqlite:///{path}"
+        with self.admin.connect() as conn:
+            copy = f" TEMPLATE {make_url(template).database}" if template else ""
+            conn.exec_driver_sql(f"CREATE DATABASE {name}{copy}")
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        if self.admin is not None:
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE {make_url(url).database} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database built by running the migrations and installing the default references."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    engine = db.make_engine(f"sqlite:///{path}")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    databases = Databases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    if databases.admin is not None:
+        databases.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(databases: Databases) -> Iterator[str]:
+    """One database built by running the migrations and installing the default references;
+    each test gets a copy."""
+    url = databases.create()
+    engine = db.make_engine(url)
     db.upgrade(engine)
     with db.transaction(engine, write=True) as conn:
         references.install_defaults(conn)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return path
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, template_db: Path) -> Settings:
-    path = tmp_path / "crosspath.db"
-    shutil.copy(template_db, path)
-    return Settings(database_url=f"sqlite:///{path}", secret_key=SECRET, rate_limit=100_000)
+def empty_database_url(databases: Databases) -> Iterator[str]:
+    """A database with nothing in it, not even tables."""
+    url = databases.create()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def database_url(databases: Databases, template_db: str) -> Iterator[str]:
+    """A database at the head migration with the default references, for this test alone."""
+    url = databases.create(template=template_db)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET, rate_limit=100_000)
 
 
 @pytest.fixture

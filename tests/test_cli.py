@@ -44,11 +44,7 @@ KINDS = ["sectors", "locations", "languages", "positions", "company_sizes"]
 
 @dataclass
 class Cli:
-    database: Path
-
-    @property
-    def url(self) -> str:
-        return f"sqlite:///{self.database}"
+    url: str
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {
@@ -118,10 +114,9 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, template_db: Path) -> Cli:
+def cli(database_url: str) -> Cli:
     """The CLI over a migrated database with the default references (a copy of the template)."""
-    shutil.copy(template_db, tmp_path / "cli.db")
-    return Cli(tmp_path / "cli.db")
+    return Cli(database_url)
 
 
 def status_of(client: TestClient[Any], key: str) -> int:
@@ -139,8 +134,10 @@ def assert_refused(client: TestClient[Any], key: str) -> None:
 # Database
 
 
-def test_db_upgrade_creates_the_database_and_installs_the_references(tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "cli.db")
+def test_db_upgrade_creates_the_database_and_installs_the_references(
+    empty_database_url: str,
+) -> None:
+    cli = Cli(empty_database_url)
     first = cli.json("db", "upgrade")
     assert first == {"status": "up to date", "references_installed": KINDS}
     with cli.engine() as engine:

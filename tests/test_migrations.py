@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 from crosspath import db
 
 
-def differences(engine: db.Engine) -> list[object]:
+def differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(context, db.metadata))
 
 
-def test_migrations_build_the_tables_the_code_defines(tmp_path: Path) -> None:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+@pytest.fixture
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(empty_database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_build_the_tables_the_code_defines(engine: Engine) -> None:
     db.upgrade(engine)
     assert differences(engine) == []
 
 
-def test_a_downgrade_to_empty_and_upgrade_again_round_trips(tmp_path: Path) -> None:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+def test_a_downgrade_to_empty_and_upgrade_again_round_trips(engine: Engine) -> None:
     db.upgrade(engine)
     db.downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
@@ -32,8 +38,7 @@ def test_a_downgrade_to_empty_and_upgrade_again_round_trips(tmp_path: Path) -> N
     assert differences(engine) == []
 
 
-def test_the_drift_check_notices_a_table_the_migrations_do_not_create(tmp_path: Path) -> None:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+def test_the_drift_check_notices_an_index_the_migrations_do_not_create(engine: Engine) -> None:
     db.upgrade(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_missions_partner_id_status_id")

@@ -30,11 +30,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(tmp_path: Path, *args: str) -> Server:
+def start(database_url: str, *args: str) -> Server:
     port = free_port()
     env = os.environ | {
         "CROSSPATH_RATE_LIMIT": "100000",
-        "CROSSPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "CROSSPATH_DATABASE_URL": database_url,
         "CROSSPATH_SECRET_KEY": "server-test-secret-" + "y" * 32,
     }
     process = subprocess.Popen(
@@ -68,15 +68,15 @@ def stop(server: Server) -> str:
     return out
 
 
-def test_serve_demo_prints_a_key_and_a_curl_line_that_works(tmp_path: Path) -> None:
-    server = start(tmp_path, "--demo")
+def test_serve_demo_prints_a_key_and_a_curl_line_that_works(empty_database_url: str) -> None:
+    server = start(empty_database_url, "--demo")
     banner = stop(server)
     key = re.search(r"Recruitment-[A-Za-z0-9]{32}", banner)
     assert key is not None, banner
     assert re.search(
         r"curl -H 'Authorization: Apikey Recruitment-\w{32}' http://\S+/partners/v1/", banner
     )
-    server = start(tmp_path)  # the same database, served again: the key is still valid
+    server = start(empty_database_url)  # the same database, served again: the key is still valid
     try:
         headers = {"Authorization": f"Apikey {key.group()}"}
         missions = httpx.get(f"{server.url}/partners/v1/missions", headers=headers).json()
@@ -112,8 +112,10 @@ def mission(company_id: str, external_id: str) -> dict[str, object]:
     }
 
 
-def test_several_workers_writing_at_once_never_fail_or_lose_a_write(tmp_path: Path) -> None:
-    server = start(tmp_path, "--workers", "3")
+def test_several_workers_writing_at_once_never_fail_or_lose_a_write(
+    empty_database_url: str,
+) -> None:
+    server = start(empty_database_url, "--workers", "3")
     try:
         partners = [issue_key(server, "Alice"), issue_key(server, "Bob")]
 
@@ -153,8 +155,10 @@ def test_several_workers_writing_at_once_never_fail_or_lose_a_write(tmp_path: Pa
         stop(server)
 
 
-def test_racing_creates_with_one_external_id_make_exactly_one_record(tmp_path: Path) -> None:
-    server = start(tmp_path, "--workers", "3")
+def test_racing_creates_with_one_external_id_make_exactly_one_record(
+    empty_database_url: str,
+) -> None:
+    server = start(empty_database_url, "--workers", "3")
     try:
         headers = issue_key(server, "Alice")
 
@@ -166,5 +170,51 @@ def test_racing_creates_with_one_external_id_make_exactly_one_record(tmp_path: P
         with ThreadPoolExecutor(max_workers=8) as pool:
             codes = sorted(pool.map(create, range(8)))
         assert codes == [201] + [409] * 7
+    finally:
+        stop(server)
+
+
+def test_concurrent_patches_of_the_same_missions_lose_no_update(empty_database_url: str) -> None:
+    server = start(empty_database_url, "--workers", "3")
+    try:
+        headers = issue_key(server, "Alice")
+        with httpx.Client(
+            base_url=f"{server.url}/partners/v1", headers=headers, timeout=60
+        ) as http:
+            company = http.post("/companies", json={"name": "Clinica"}).json()["id"]
+            ids = [
+                http.post("/missions", json=mission(company, f"m-{i}")).json()["id"]
+                for i in range(6)
+            ]
+        # Each client sets a different field of every mission, all at the same time.
+        edits = {
+            "title": "Staff Engineer",
+            "openings": 7,
+            "experience_years_min": 4,
+            "remote_policy": "remote",
+            "contract_type": "freelance",
+            "languages": ["de", "en"],
+            "salary": {"min": 1, "max": 2, "currency": "EUR", "period": "day"},
+            "description": "<p>Updated JD.</p>",
+        }
+
+        def patch(field: str) -> list[int]:
+            with httpx.Client(
+                base_url=f"{server.url}/partners/v1", headers=headers, timeout=60
+            ) as http:
+                return [
+                    http.patch(f"/missions/{i}", json={field: edits[field]}).status_code
+                    for i in ids
+                ]
+
+        with ThreadPoolExecutor(max_workers=len(edits)) as pool:
+            statuses = [code for codes in pool.map(patch, edits) for code in codes]
+        assert statuses == [200] * len(edits) * len(ids)
+        with httpx.Client(
+            base_url=f"{server.url}/partners/v1", headers=headers, timeout=60
+        ) as http:
+            for mission_id in ids:
+                stored = http.get(f"/missions/{mission_id}").json()
+                assert {field: stored[field] for field in edits} == edits
     finally:
         stop(server)

@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crosspath import companies, missions, openapi, references
 from crosspath.db import make_engine
-from crosspath.errors import MAX_BODY_BYTES, ServiceUnavailable, handle_exception
-from crosspath.gate import UNAVAILABLE, ASGIApp, Gate, configure_logging
+from crosspath.errors import MAX_BODY_BYTES, UNAVAILABLE, ServiceUnavailable, handle_exception
+from crosspath.gate import ASGIApp, Gate, configure_logging
 from crosspath.settings import Settings
 from crosspath.web import EngineDep, provide_caller, provide_engine
 

@@ -162,8 +162,15 @@ def make_engine(database_url: str, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
+    # Pre-ping and a short connect timeout: after an outage the pool heals by itself, and
+    # while the database is down a request fails fast (503) instead of hanging.
     return create_engine(
-        database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=10,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5} if database_url.startswith("postgresql") else {},
     )
 
 

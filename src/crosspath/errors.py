@@ -6,8 +6,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy.exc
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger("crosspath.errors")
 
@@ -22,6 +24,8 @@ COMPANY_NOT_USABLE = "This company does not exist or you don't have the permissi
 STATUS_NOT_LIVE = "You can't update the status of a JD that is not Live."
 BODY_TOO_LARGE = "The request body is larger than the 1 MiB limit."
 INTERNAL_ERROR = "Internal server error."
+UNAVAILABLE = "The service is temporarily unavailable; please retry in a few seconds."
+RETRY_AFTER_OUTAGE = {"Retry-After": "5"}
 
 
 class AppError(Exception):
@@ -92,8 +96,18 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, HTTPException):
         return _framework_error(request, exc)
     request_id = request.scope.get("state", {}).get("request_id", "-")
+    if is_outage(exc):
+        log.error("database unavailable: %s", exc, extra={"request_id": request_id})
+        return error_response(503, UNAVAILABLE, RETRY_AFTER_OUTAGE)
     log.exception("unhandled error", extra={"request_id": request_id})
     return error_response(500, INTERNAL_ERROR)
+
+
+def is_outage(exc: Exception) -> bool:
+    """The database cannot be reached (down, restarting, or no pooled connection in time)."""
+    if isinstance(exc, OperationalError | InterfaceError | sqlalchemy.exc.TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _framework_error(

@@ -23,12 +23,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crosspath import auth
-from crosspath.errors import BODY_TOO_LARGE, MAX_BODY_BYTES, MISSING_API_KEY
+from crosspath.errors import (
+    BODY_TOO_LARGE,
+    MAX_BODY_BYTES,
+    MISSING_API_KEY,
+    RETRY_AFTER_OUTAGE,
+    UNAVAILABLE,
+)
 from crosspath.ratelimit import RateLimiter
 from crosspath.settings import Settings
 
 PARTNER_BASE_PATHS = ("/partners/v1", "/partners/hunteron/v1")
-UNAVAILABLE = "The service is temporarily unavailable; please retry in a few seconds."
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -112,9 +117,9 @@ class Gate:
             return 413, BODY_TOO_LARGE, {"connection": "close"}
         try:
             caller = auth.authenticate(self.engine, self.secret, headers.get("authorization"))
-        except SQLAlchemyError:
-            log.exception("authentication failed: database unavailable")
-            return 503, UNAVAILABLE, {"retry-after": "5"}
+        except SQLAlchemyError as exc:
+            log.error("authentication failed, database unavailable: %s", exc)
+            return 503, UNAVAILABLE, RETRY_AFTER_OUTAGE
         if caller is None:
             return 401, MISSING_API_KEY, {"www-authenticate": 'Apikey realm="CrossPath"'}
         state["caller"] = caller
