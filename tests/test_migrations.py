@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -54,3 +55,9 @@ def test_every_partner_table_and_index_leads_with_the_partner() -> None:
         for index in table.indexes:
             if index.name not in global_lookups:
                 assert index.columns.keys()[0] == "partner_id", index.name
+
+
+def test_instances_migrating_at_the_same_time_take_turns(engine: Engine) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: db.upgrade(engine), range(4)))
+    assert differences(engine) == []

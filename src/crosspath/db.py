@@ -200,6 +200,9 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
             yield conn
 
 
+MIGRATION_LOCK = 0x43524F5353  # any constant shared by every instance
+
+
 def _alembic_config(conn: Connection) -> Any:
     from alembic.config import Config
 
@@ -213,7 +216,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the pending migrations."""
     from alembic import command
 
-    with engine.begin() as conn:
+    with transaction(engine, write=True) as conn:
+        if conn.dialect.name == "postgresql":
+            # Instances starting together take turns (on SQLite, BEGIN IMMEDIATE does the
+            # same): the first migrates, the others find nothing left to do.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         command.upgrade(_alembic_config(conn), revision)
 
 
