@@ -27,14 +27,20 @@ BASE_PATHS = ["/partners/v1", "/partners/hunteron/v1"]
 SECRET = "test-secret-" + "x" * 40
 
 
+REDIS_URL = os.environ.get("CROSSPATH_TEST_REDIS_URL")
+# Tests that need a server the plain `pytest` run does not have are left out (not skipped);
+# scripts/test runs every pass with them.
+_NEEDS = {"postgres_only": POSTGRES_URL, "redis_only": REDIS_URL}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests are not collected at all on the SQLite pass (not skipped)."""
-    if POSTGRES_URL:
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    def missing(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) and not url for name, url in _NEEDS.items())
+
+    deselected = [item for item in items if missing(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+        items[:] = [item for item in items if not missing(item)]
 
 
 class Databases:

@@ -30,19 +30,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(database_url: str, *args: str) -> Server:
+def start(database_url: str, *args: str, env: dict[str, str] | None = None) -> Server:
     port = free_port()
-    env = os.environ | {
-        "CROSSPATH_RATE_LIMIT": "100000",
-        "CROSSPATH_DATABASE_URL": database_url,
-        "CROSSPATH_SECRET_KEY": "server-test-secret-" + "y" * 32,
-    }
+    environment = (
+        os.environ
+        | {
+            "CROSSPATH_RATE_LIMIT": "100000",
+            "CROSSPATH_DATABASE_URL": database_url,
+            "CROSSPATH_SECRET_KEY": "server-test-secret-" + "y" * 32,
+        }
+        | (env or {})
+    )
     process = subprocess.Popen(
         [CROSSPATH, "serve", "--port", str(port), *args],
-        env=env,
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,  # its own process group, so a test can kill every worker
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -55,7 +60,7 @@ def start(database_url: str, *args: str) -> Server:
     else:
         process.kill()
         raise AssertionError("the server did not start")
-    return Server(url, env, process)
+    return Server(url, environment, process)
 
 
 def stop(server: Server) -> str:

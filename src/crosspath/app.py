@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,10 +15,11 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath import companies, missions, openapi, references
+from crosspath import access_form, companies, missions, openapi, portal, references
 from crosspath.db import make_engine
 from crosspath.errors import MAX_BODY_BYTES, UNAVAILABLE, ServiceUnavailable, handle_exception
 from crosspath.gate import ASGIApp, Gate, configure_logging
+from crosspath.ratelimit import make_limiter
 from crosspath.settings import Settings
 from crosspath.web import EngineDep, provide_caller, provide_engine
 
@@ -42,11 +44,15 @@ def readyz(engine: EngineDep) -> dict[str, str]:
     return {"status": "ready"}
 
 
-def build_litestar(settings: Settings, engine: Engine) -> Litestar:
+def build_litestar(
+    settings: Settings, engine: Engine, on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+) -> Litestar:
     dependencies = {
         "caller": Provide(provide_caller, sync_to_thread=False),
         "engine": Provide(provide_engine, sync_to_thread=False),
+        "portal": Provide(portal.provide_portal, sync_to_thread=False),
     }
+    pages = portal.Portal(settings)
     return Litestar(
         route_handlers=[
             Router("/partners/v1", route_handlers=PARTNER_ROUTES),
@@ -54,12 +60,14 @@ def build_litestar(settings: Settings, engine: Engine) -> Litestar:
             healthz,
             readyz,
             openapi.docs_page,
+            *portal.ROUTES,
+            *access_form.ROUTES,
             create_static_files_router("/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies=dependencies,
         exception_handlers={Exception: handle_exception},
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"engine": engine}),
+        state=State({"engine": engine, "portal": pages}),
         openapi_config=OpenAPIConfig(
             title="CrossPath Recruitment API",
             version="1.0.0",
@@ -70,6 +78,7 @@ def build_litestar(settings: Settings, engine: Engine) -> Litestar:
             render_plugins=[openapi.DocumentPlugin()],
         ),
         logging_config=None,
+        on_shutdown=[*on_shutdown, pages.limiter.close],
     )
 
 
@@ -78,4 +87,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     engine = engine or make_engine(settings.database_url, settings.db_pool_size)
-    return Gate(cast(ASGIApp, build_litestar(settings, engine)), engine, settings)
+    limiter = make_limiter(settings.redis_url, settings.rate_limit, settings.rate_limit_window)
+    app = build_litestar(settings, engine, on_shutdown=[limiter.close])
+    return Gate(cast(ASGIApp, app), engine, settings, limiter)

@@ -10,10 +10,10 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.engine import Connection
 
-from crosspath.db import api_keys, partners, utcnow
+from crosspath.db import api_keys, from_driver, one_statement, run, utcnow
 
 KEY_PREFIX = "Recruitment-"
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -56,28 +56,29 @@ def key_from_header(authorization: str | None) -> str | None:
     return key
 
 
+_FIND_CALLER = (
+    "SELECT k.partner_id, k.id, k.key_hash, k.last_used_at FROM api_keys k "
+    "JOIN partners p ON p.id = k.partner_id "
+    "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND p.disabled_at IS NULL"
+)
+
+
 def find_caller(conn: Connection, secret: str, key: str) -> Caller | None:
     """The active key's partner, or None for an unknown, revoked or disabled one."""
     digest = hash_key(secret, key)
-    row = conn.execute(
-        select(api_keys.c.partner_id, api_keys.c.id, api_keys.c.key_hash, api_keys.c.last_used_at)
-        .join(partners, partners.c.id == api_keys.c.partner_id)
-        .where(
-            api_keys.c.key_hash == digest,
-            api_keys.c.revoked_at.is_(None),
-            partners.c.disabled_at.is_(None),
-        )
-    ).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    rows = run(conn, _FIND_CALLER, (digest,))  # every request: the driver directly, see db.run
+    if not rows or not hmac.compare_digest(rows[0][2], digest):
         return None
-    return Caller(partner_id=row.partner_id, key_id=row.id, key_last_used_at=row.last_used_at)
+    partner_id, key_id, _, last_used_at = rows[0]
+    last_used_at = from_driver(conn, api_keys.c.last_used_at, last_used_at)
+    return Caller(partner_id=partner_id, key_id=key_id, key_last_used_at=last_used_at)
 
 
 def authenticate(engine: Engine, secret: str, authorization: str | None) -> Caller | None:
     key = key_from_header(authorization)
     if key is None:
         return None
-    with engine.connect() as conn:
+    with one_statement(engine) as conn:
         return find_caller(conn, secret, key)
 
 

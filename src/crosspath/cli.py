@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath import accounts, db, missions, references
+from crosspath import access_requests, accounts, db, missions, references
 from crosspath.demo import seed_demo
 from crosspath.errors import AppError
 from crosspath.settings import Settings, SettingsError
@@ -123,7 +123,15 @@ def serve(ctx: Context, host: str, port: int, workers: int, demo: bool) -> None:
         with ctx.write() as conn:
             key = seed_demo(conn, ctx.settings.secret_key)
         click.echo(demo_banner(base, key.key if key else None))
-    click.echo(f"Serving the CrossPath Recruitment API on {base} (docs: {base}/docs)", err=True)
+    click.echo(
+        f"Serving the CrossPath Recruitment API on {base} (portal: {base}/, docs: {base}/docs)",
+        err=True,
+    )
+    if workers > 1 and not ctx.settings.redis_url:
+        click.echo(
+            "Note: without CROSSPATH_REDIS_URL each worker counts the rate limit on its own.",
+            err=True,
+        )
     Server(
         "crosspath.app:create_app",
         address=host,
@@ -319,6 +327,58 @@ def missions_set_status(ctx: Context, mission_id: str, status: str, as_json: boo
     with ctx.write() as conn:
         mission = missions.set_status(conn, mission_id, status)
     emit(as_json, mission, lambda: f"Mission {mission.id} is now {mission.status}.")
+
+
+# Access requests from the portal
+
+
+@cli.group("access-requests")
+def access_requests_group() -> None:
+    """Requests for API access sent from the portal's "Get API Access" form."""
+
+
+@access_requests_group.command("list")
+@click.option("--status", type=click.Choice(access_requests.STATUSES), help="Only this status.")
+@json_option
+@pass_context
+def access_requests_list(ctx: Context, status: str | None, as_json: bool) -> None:
+    """List access requests, oldest first."""
+    with ctx.write() as conn:
+        rows = access_requests.list_requests(conn, status)
+    columns = ["id", "status", "company", "contact_name", "email", "monthly_jds", "created_at"]
+    emit(as_json, rows, lambda: table(rows, columns))
+
+
+@access_requests_group.command("approve")
+@click.argument("request_id")
+@json_option
+@pass_context
+def access_requests_approve(ctx: Context, request_id: str, as_json: bool) -> None:
+    """Approve a pending request: create the partner account and its first key (printed once)."""
+    with ctx.write() as conn:
+        approval = access_requests.approve(conn, ctx.settings.secret_key, request_id)
+        request = access_requests.get(conn, request_id)
+    emit(
+        as_json,
+        approval,
+        lambda: (
+            f"Approved {request_id}: created partner {approval.partner_id} ({request.company}).\n"
+            f"Send {request.contact_name} <{request.email}> the partner id and this API key "
+            f"(shown once, key id {approval.key_id}):\n\n  {approval.key}\n"
+        ),
+    )
+
+
+@access_requests_group.command("reject")
+@click.argument("request_id")
+@click.option("--reason", required=True, help="Why, for the record.")
+@json_option
+@pass_context
+def access_requests_reject(ctx: Context, request_id: str, reason: str, as_json: bool) -> None:
+    """Reject a pending request, with a reason kept on its record."""
+    with ctx.write() as conn:
+        request = access_requests.reject(conn, request_id, reason)
+    emit(as_json, request, lambda: f"Rejected {request.id} ({request.company}).")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,9 +11,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from crosspath import references
-from crosspath.db import companies, transaction, utcnow
+from crosspath.db import companies, run, transaction, utcnow
 from crosspath.errors import COMPANY_NOT_FOUND, NotFound
-from crosspath.ids import new_id
+from crosspath.ids import is_id, new_id
 from crosspath.pagination import (
     ListQuery,
     page,
@@ -29,13 +29,17 @@ from crosspath.web import CallerDep, EngineDep, Timestamp, json_object, timestam
 ID_PREFIX = "cmp"
 
 SPECS = {
-    "external_id": Spec(Line(100), description="Your own id for it; unique in your account."),
-    "name": Spec(Line(200), required=True, nullable=False),
-    "website": Spec(Url(2048)),
+    "external_id": Spec(
+        Line(100), description="Your own id for it; unique in your account.", example="c-42"
+    ),
+    "name": Spec(Line(200), required=True, nullable=False, example="Clinica Health"),
+    "website": Spec(Url(2048), example="https://clinica.example"),
     "description": Spec(Text(20_000)),
-    "sector": Spec(Code("sectors")),
-    "size": Spec(Code("company_sizes")),
-    "location": Spec(Code("locations"), description="Head office: a code from locations."),
+    "sector": Spec(Code("sectors"), example="healthcare"),
+    "size": Spec(Code("company_sizes"), example="51-200"),
+    "location": Spec(
+        Code("locations"), description="Head office: a code from locations.", example="fr-paris"
+    ),
 }
 FILTERS = {"external_id": parse_text, "updated_since": parse_timestamp}
 
@@ -124,12 +128,16 @@ def list_companies(conn: Connection, partner_id: str, query: ListQuery) -> Compa
 
 
 def owns_company(conn: Connection, partner_id: str, company_id: str) -> bool:
-    return _find(conn, partner_id, company_id) is not None
+    # Every mission write asks: the driver directly (see db.run).
+    sql = "SELECT 1 FROM companies WHERE partner_id = ? AND id = ?"
+    return bool(run(conn, sql, (partner_id, company_id)))
 
 
 def _find(
     conn: Connection, partner_id: str, company_id: FromPath[str], *, for_update: bool = False
 ) -> Row[Any] | None:
+    if not is_id(ID_PREFIX, company_id):
+        return None  # names nothing, and PostgreSQL refuses some such strings (a NUL) outright
     statement = select(companies).where(
         companies.c.partner_id == partner_id, companies.c.id == company_id
     )

@@ -63,6 +63,10 @@ class UnsupportedMediaType(AppError):
     status_code = 415
 
 
+class TooManyRequests(AppError):
+    status_code = 429
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
 

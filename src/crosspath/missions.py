@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.params import FromPath, RawBody
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from crosspath import references
 from crosspath.companies import owns_company
-from crosspath.db import missions, transaction, utcnow
+from crosspath.db import bind, missions, read, run, transaction, utc_text, utcnow
 from crosspath.errors import (
     COMPANY_NOT_USABLE,
     MISSION_NOT_FOUND,
@@ -23,10 +25,9 @@ from crosspath.errors import (
     Forbidden,
     NotFound,
 )
-from crosspath.ids import new_id
+from crosspath.ids import is_id, new_id
 from crosspath.pagination import (
     ListQuery,
-    page,
     parse_choice,
     parse_list_query,
     parse_text,
@@ -128,19 +129,25 @@ class SalaryCheck:
         }
 
 
+EXAMPLE_COMPANY_ID = "cmp_01JD3B0RTSQ6V3J5M4F3K7Q8ZW"
 SPECS = {
-    "external_id": Spec(Line(100), description="Your own id for it; unique in your account."),
-    "company_id": Spec(Line(40), required=True, nullable=False),
-    "title": Spec(Line(200), required=True, nullable=False),
+    "external_id": Spec(
+        Line(100), description="Your own id for it; unique in your account.", example="jd-1042"
+    ),
+    "company_id": Spec(Line(40), required=True, nullable=False, example=EXAMPLE_COMPANY_ID),
+    "title": Spec(Line(200), required=True, nullable=False, example="Senior Backend Engineer"),
     "description": Spec(
         Text(50_000, html=True),
         required=True,
         nullable=False,
         description="The JD as plain text or an HTML fragment; unsafe markup is removed.",
+        example="<p>Build the booking platform.</p>",
     ),
-    "position": Spec(Code("positions"), required=True, nullable=False),
-    "location": Spec(Code("locations"), required=True, nullable=False),
-    "languages": Spec(Codes("languages", 10), nullable=False),
+    "position": Spec(
+        Code("positions"), required=True, nullable=False, example="software_engineering"
+    ),
+    "location": Spec(Code("locations"), required=True, nullable=False, example="fr-paris"),
+    "languages": Spec(Codes("languages", 10), nullable=False, example=["fr", "en"]),
     "contract_type": Spec(
         Choice(("permanent", "fixed_term", "freelance", "internship", "apprenticeship"))
     ),
@@ -187,7 +194,48 @@ class MissionPage(msgspec.Struct):
     next_cursor: str | None
 
 
-def _mission(row: Row[Any]) -> Mission:
+class MissionRow(NamedTuple):
+    """A row of `missions` as the driver returns it, with `languages` decoded."""
+
+    partner_id: str
+    id: str
+    company_id: str
+    external_id: str | None
+    title: str
+    description: str
+    position: str
+    location: str
+    languages: list[str]
+    contract_type: str | None
+    remote_policy: str | None
+    experience_years_min: int | None
+    salary_min: int | None
+    salary_max: Any  # the salary's four columns are all set or all null
+    salary_currency: Any
+    salary_period: Any
+    openings: int
+    status: str
+    created_at: datetime | str
+    updated_at: datetime | str
+
+
+# Every mission route runs these on the driver (db.run): fixed SQL, no statement building.
+_FIELDS = MissionRow._fields
+_SELECT = f"SELECT {', '.join(_FIELDS)} FROM missions WHERE partner_id = ?"  # noqa: S608
+_INSERT = f"INSERT INTO missions ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"  # noqa: S608
+
+
+_LANGUAGES = _FIELDS.index("languages")
+
+
+def _row(values: Sequence[Any]) -> MissionRow:
+    if isinstance(values[_LANGUAGES], str):  # SQLite keeps JSON as text
+        values = list(values)
+        values[_LANGUAGES] = msgspec.json.decode(values[_LANGUAGES])
+    return MissionRow._make(values)
+
+
+def _mission(row: MissionRow) -> Mission:
     salary = None
     if row.salary_min is not None:
         salary = Salary(row.salary_min, row.salary_max, row.salary_currency, row.salary_period)
@@ -206,8 +254,8 @@ def _mission(row: Row[Any]) -> Mission:
         salary=salary,
         openings=row.openings,
         status=row.status,
-        created_at=timestamp(row.created_at),
-        updated_at=timestamp(row.updated_at),
+        created_at=utc_text(row.created_at),
+        updated_at=utc_text(row.updated_at),
     )
 
 
@@ -221,7 +269,7 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def _current_values(row: Row[Any]) -> dict[str, Any]:
+def _current_values(row: MissionRow) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in SPECS if name != "salary"}
     values["salary"] = msgspec.to_builtins(_mission(row).salary)
     return values
@@ -233,7 +281,7 @@ def _clean(
     body: dict[str, Any],
     *,
     creating: bool,
-    current: Row[Any] | None = None,
+    current: MissionRow | None = None,
 ) -> dict[str, Any]:
     problems = Problems()
     if creating and "status" in body:
@@ -258,9 +306,11 @@ def create_mission(conn: Connection, partner_id: str, body: dict[str, Any]) -> M
     mission_id = new_id(ID_PREFIX)
     row |= {"partner_id": partner_id, "id": mission_id, "status": "private"}
     row |= {"created_at": now, "updated_at": now}
+    columns = _columns(row)
     with guard_external_id(conn, missions, partner_id, values, "mission"):
-        conn.execute(insert(missions).values(_columns(row)))
-    return _mission(_load(conn, partner_id, mission_id, MISSION_NOT_FOUND))
+        run(conn, _INSERT, [bind(conn, missions.c[name], columns[name]) for name in _FIELDS])
+    # What was just written is what a read would return: no need to read it back.
+    return _mission(_row([columns[name] for name in _FIELDS]))
 
 
 def get_mission(conn: Connection, partner_id: str, mission_id: str) -> Mission:
@@ -286,22 +336,32 @@ def _write(
 ) -> None:
     if not changed:
         return
+    columns = _columns(changed) | {"updated_at": utcnow()}
+    assignments = ", ".join(f"{name} = ?" for name in columns)  # names from SPECS, not input
+    values = [bind(conn, missions.c[name], value) for name, value in columns.items()]
     with guard_external_id(conn, missions, partner_id, changed, "mission"):
-        conn.execute(
-            update(missions)
-            .where(missions.c.partner_id == partner_id, missions.c.id == mission_id)
-            .values(_columns(changed) | {"updated_at": utcnow()})
+        run(
+            conn,
+            f"UPDATE missions SET {assignments} WHERE partner_id = ? AND id = ?",  # noqa: S608
+            [*values, partner_id, mission_id],
         )
 
 
 def list_missions(conn: Connection, partner_id: str, query: ListQuery) -> MissionPage:
-    statement = select(missions).where(missions.c.partner_id == partner_id)
+    sql, params = _SELECT, list[Any]([partner_id])
     for name in ("external_id", "company_id", "status"):
         if name in query.filters:
-            statement = statement.where(missions.c[name] == query.filters[name])
+            sql += f" AND {name} = ?"
+            params.append(query.filters[name])
     if "updated_since" in query.filters:
-        statement = statement.where(missions.c.updated_at >= query.filters["updated_since"])
-    rows, cursor = split_page(conn.execute(page(query, missions, statement)).all(), query)
+        sql += " AND updated_at >= ?"
+        params.append(bind(conn, missions.c.updated_at, query.filters["updated_since"]))
+    if query.after is not None:
+        sql += " AND id > ?"
+        params.append(query.after)
+    sql += " ORDER BY id LIMIT ?"
+    params.append(query.limit + 1)
+    rows, cursor = split_page([_row(values) for values in run(conn, sql, params)], query)
     return MissionPage(data=[_mission(row) for row in rows], next_cursor=cursor)
 
 
@@ -312,14 +372,14 @@ def _load(
     missing: str,
     *,
     for_update: bool = False,
-) -> Row[Any]:
-    statement = select(missions).where(
-        missions.c.partner_id == partner_id, missions.c.id == mission_id
-    )
-    row = conn.execute(statement.with_for_update() if for_update else statement).first()
-    if row is None:
+) -> MissionRow:
+    if not is_id(ID_PREFIX, mission_id):
+        raise NotFound(missing)  # names nothing; PostgreSQL refuses some such strings (a NUL)
+    lock = " FOR UPDATE" if for_update and conn.dialect.name != "sqlite" else ""
+    rows = run(conn, f"{_SELECT} AND id = ?{lock}", (partner_id, mission_id))
+    if not rows:
         raise NotFound(missing)
-    return row
+    return _row(rows[0])
 
 
 # Operators' review: any status, any partner.
@@ -387,21 +447,21 @@ def post_mission(
     )
 
 
-@get("/missions", sync_to_thread=True, tags=["Missions"], summary="List your missions")
-def get_missions(
+@get("/missions", tags=["Missions"], summary="List your missions")
+async def get_missions(
     request: Request[Any, Any, Any], caller: CallerDep, engine: EngineDep
 ) -> MissionPage:
     """Your missions, oldest first, one page at a time."""
     query = parse_list_query(list(request.query_params.multi_items()), ID_PREFIX, FILTERS)
-    with transaction(engine) as conn:
-        return list_missions(conn, caller.partner_id, query)
+    return await read(engine, list_missions, caller.partner_id, query)
 
 
-@get("/missions/{mission_id:str}", sync_to_thread=True, tags=["Missions"], summary="Get a mission")
-def get_one_mission(mission_id: FromPath[str], caller: CallerDep, engine: EngineDep) -> Mission:
+@get("/missions/{mission_id:str}", tags=["Missions"], summary="Get a mission")
+async def get_one_mission(
+    mission_id: FromPath[str], caller: CallerDep, engine: EngineDep
+) -> Mission:
     """One of your missions."""
-    with transaction(engine) as conn:
-        return get_mission(conn, caller.partner_id, mission_id)
+    return await read(engine, get_mission, caller.partner_id, mission_id)
 
 
 @patch(

@@ -8,7 +8,7 @@ import msgspec
 from litestar import MediaType, Request, Response, get
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
-from crosspath import companies, missions
+from crosspath import companies, missions, references
 from crosspath.validation import object_schema
 
 ERROR_SCHEMA = {
@@ -26,6 +26,7 @@ _ERRORS = {
     "413": "The request body is larger than 1 MiB.",
     "415": "Content-Type must be application/json.",
     "429": "Too many requests for this API key; see Retry-After.",
+    "503": "The database is unreachable for a moment; retry after Retry-After seconds.",
 }
 _BODIES = {
     ("post", "/partners/v1/companies"): object_schema(companies.SPECS, creating=True),
@@ -87,21 +88,36 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             if path.startswith("/partners/"):
                 _describe_partner_operation(method, path, operation)
+    if "/readyz" in doc.get("paths", {}):
+        doc["paths"]["/readyz"]["get"]["responses"]["503"] = _error_response("503")
     return doc
+
+
+def _error_response(code: str) -> dict[str, Any]:
+    return {
+        "description": _ERRORS[code],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _describe_partner_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     operation["security"] = [{"Apikey": []}]
-    codes = ["401", "429"]
+    codes = ["401", "429", "503"]
     body = _BODIES.get((method, path))
     if body is not None:
+        types = ["application/json"]
+        if method == "patch":
+            types.append("application/merge-patch+json")
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": body}},
+            "content": {media_type: {"schema": body} for media_type in types},
         }
         codes += ["400", "409", "413", "415"]
     if "{" in path:
         codes.append("404")
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] == "kind":
+            parameter["schema"] = {"type": "string", "enum": list(references.KINDS)}
     if method == "get" and path in _LISTS:
         operation["parameters"] = [
             {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
@@ -111,12 +127,11 @@ def _describe_partner_operation(method: str, path: str, operation: dict[str, Any
         codes.append("400")
     if (method, path) == ("patch", "/partners/v1/missions/{mission_id}"):
         codes.append("403")
-    responses = operation.setdefault("responses", {})
-    for code in sorted(set(codes)):
-        responses[code] = {
-            "description": _ERRORS[code],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
+    # Every error is {"error": ...}: Litestar's own error entries (its 400 for any operation
+    # with parameters, with a body it never sends here) give way to the ones that can happen.
+    responses = {code: value for code, value in operation["responses"].items() if code < "400"}
+    responses |= {code: _error_response(code) for code in sorted(set(codes))}
+    operation["responses"] = responses
 
 
 class DocumentPlugin(OpenAPIRenderPlugin):

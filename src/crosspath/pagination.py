@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from crosspath.ids import is_id
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ def parse_timestamp(raw: str) -> datetime:
 
 
 def parse_text(raw: str) -> str:
+    # As in bodies, checked before trimming; PostgreSQL would refuse a NUL outright.
+    if _CONTROL.search(raw):
+        raise ValueError("must not contain control characters")
     value = raw.strip()
     if not value or len(value) > 100:
         raise ValueError("must be 1 to 100 characters")

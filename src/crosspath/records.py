@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from crosspath.errors import Conflict
@@ -26,8 +26,11 @@ def guard_external_id(
     if external_id is None:
         yield
         return
+    # After a failed statement SQLite carries on with the transaction; PostgreSQL aborts it
+    # unless the statement ran in a savepoint (which costs a round trip each way).
+    scope = nullcontext() if conn.dialect.name == "sqlite" else conn.begin_nested()
     try:
-        with conn.begin_nested():
+        with scope:
             yield
     except IntegrityError:
         holder = conn.scalar(
@@ -41,7 +44,7 @@ def guard_external_id(
 
 
 def reference_fields(
-    specs: Mapping[str, Spec], values: Mapping[str, Any], current: Row[Any] | None
+    specs: Mapping[str, Spec], values: Mapping[str, Any], current: Any | None
 ) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]]:
     """The reference-valued fields being written, and the record's own current values of them."""
     fields: dict[str, tuple[str, Any]] = {}

@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from crosspath.db import reference_values, transaction, utcnow
+from crosspath.db import reference_values, run, transaction, utcnow
 from crosspath.errors import NotFound
 from crosspath.validation import Problems
 from crosspath.web import EngineDep
@@ -275,20 +275,18 @@ def check_codes(
     """
     wanted: dict[str, set[str]] = {}
     for kind, value in fields.values():
-        wanted.setdefault(kind, set()).update(_as_list(value))
+        if listed := _as_list(value):  # `languages: []` has none to check; `IN ()` is not SQL
+            wanted.setdefault(kind, set()).update(listed)
     if not wanted:
         return
-    accepted = {
-        (row.kind, row.code)
-        for kind, codes in wanted.items()
-        for row in conn.execute(
-            select(reference_values.c.kind, reference_values.c.code).where(
-                reference_values.c.kind == kind,
-                reference_values.c.code.in_(codes),
-                reference_values.c.retired_at.is_(None),
-            )
-        )
-    }
+    # Every write checks codes: one query on the driver for all of them (see db.run).
+    conditions, params = [], []
+    for kind, codes in wanted.items():
+        conditions.append(f"(kind = ? AND code IN ({', '.join('?' * len(codes))}))")
+        params += [kind, *codes]
+    sql = "SELECT kind, code FROM reference_values WHERE retired_at IS NULL AND ({})"
+    rows = run(conn, sql.format(" OR ".join(conditions)), params)
+    accepted = {(kind, code) for kind, code in rows}
     keep = keep or {}
     for path, (kind, value) in fields.items():
         kept = set(_as_list(keep.get(path)))

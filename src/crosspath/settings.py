@@ -20,8 +20,12 @@ class Settings:
     environment: str = "development"
     rate_limit: int = 200
     rate_limit_window: int = 10
+    redis_url: str | None = None
     db_pool_size: int = 10
     log_level: str = "INFO"
+    access_request_limit: int = 10
+    access_request_window: int = 3600
+    access_form_min_seconds: int = 3
 
     @property
     def is_production(self) -> bool:
@@ -39,8 +43,18 @@ class Settings:
             rate_limit_window=_positive_int(
                 env, "CROSSPATH_RATE_LIMIT_WINDOW", defaults.rate_limit_window
             ),
+            redis_url=env.get("CROSSPATH_REDIS_URL") or None,
             db_pool_size=_positive_int(env, "CROSSPATH_DB_POOL_SIZE", defaults.db_pool_size),
             log_level=(env.get("CROSSPATH_LOG_LEVEL") or defaults.log_level).upper(),
+            access_request_limit=_positive_int(
+                env, "CROSSPATH_ACCESS_REQUEST_LIMIT", defaults.access_request_limit
+            ),
+            access_request_window=_positive_int(
+                env, "CROSSPATH_ACCESS_REQUEST_WINDOW", defaults.access_request_window
+            ),
+            access_form_min_seconds=_positive_int(
+                env, "CROSSPATH_ACCESS_FORM_MIN_SECONDS", defaults.access_form_min_seconds, 0
+            ),
         )
         settings.check()
         return settings
@@ -57,7 +71,7 @@ class Settings:
             )
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if not raw:
         return default
@@ -65,6 +79,6 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1.")
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}.")
     return value

@@ -19,6 +19,9 @@ from crosspath.errors import FieldErrors
 _LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+# The same rules as JSON Schema patterns, for the OpenAPI document.
+_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
 HTML_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em",
@@ -68,7 +71,7 @@ class Line:
         return value or None
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": self.max_length}
+        return {"type": "string", "maxLength": self.max_length, "pattern": _LINE_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class Text:
         return value if value.strip() else None
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": self.max_length}
+        return {"type": "string", "maxLength": self.max_length, "pattern": _TEXT_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ class Spec:
     required: bool = False
     nullable: bool = True
     description: str = ""
+    example: Any = None
 
 
 READ_ONLY = ("id", "created_at", "updated_at")
@@ -254,6 +258,10 @@ def object_schema(specs: Mapping[str, Spec], *, creating: bool) -> dict[str, Any
         schema = dict(spec.check.schema())
         if spec.description:
             schema["description"] = spec.description
+        if spec.example is not None:
+            schema["examples"] = [spec.example]
+        if not spec.nullable and schema["type"] == "string" and "enum" not in schema:
+            schema["minLength"] = 1  # blank is refused, as null is
         if spec.nullable:
             schema["type"] = [schema["type"], "null"]
             if "enum" in schema:

@@ -1,0 +1,107 @@
+-- wrk script of the benchmark scenarios: wrk -s bench/load.lua URL -- SCENARIO DATA_FILE RUN
+--   SCENARIO  list | get | create | patch | mixed
+--   DATA_FILE a Lua file written by bench/run.py that returns {key=, companies={}, missions={},
+--             descriptions={}}: the seeded partner's key, company ids, mission ids, JDs
+--   RUN       a tag unique to this run, so that created external ids never collide
+local scenario, data, run
+local counter = 0
+local base = "/partners/v1/missions"
+
+local function pick(list)
+  return list[math.random(#list)]
+end
+
+local function cursor()
+  -- A page after a random seeded mission (or the first page): base64url of the id, no padding.
+  local id = pick(data.missions)
+  local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  local out, bits, value = {}, 0, 0
+  for i = 1, #id do
+    value = value * 256 + id:byte(i)
+    bits = bits + 8
+    while bits >= 6 do
+      bits = bits - 6
+      local index = math.floor(value / 2 ^ bits) % 64
+      out[#out + 1] = chars:sub(index + 1, index + 1)
+    end
+    value = value % 2 ^ bits
+  end
+  if bits > 0 then
+    local index = (value * 2 ^ (6 - bits)) % 64
+    out[#out + 1] = chars:sub(index + 1, index + 1)
+  end
+  return table.concat(out)
+end
+
+local function json_string(text)
+  return '"' .. text:gsub('[%c"\\]', function(c)
+    return string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function new_mission()
+  counter = counter + 1
+  return '{"external_id":"' .. run .. "-" .. counter .. '",'
+    .. '"company_id":"' .. pick(data.companies) .. '",'
+    .. '"title":"Senior Backend Engineer ' .. counter .. '",'
+    .. '"description":' .. json_string(pick(data.descriptions)) .. ","
+    .. '"position":"software_engineering","location":"fr-paris","languages":["fr","en"],'
+    .. '"contract_type":"permanent","remote_policy":"hybrid","experience_years_min":3,'
+    .. '"salary":{"min":55000,"max":70000,"currency":"EUR","period":"year"},"openings":1}'
+end
+
+local function change()
+  counter = counter + 1
+  return '{"title":"Backend Engineer, platform ' .. run .. "-" .. counter .. '",'
+    .. '"salary":{"min":' .. (50000 + counter % 1000) .. ',"max":90000,"currency":"EUR",'
+    .. '"period":"year"}}'
+end
+
+local requests = {}
+
+function requests.list()
+  if math.random(10) == 1 then
+    return wrk.format("GET", base)
+  end
+  return wrk.format("GET", base .. "?cursor=" .. cursor())
+end
+
+function requests.get()
+  return wrk.format("GET", base .. "/" .. pick(data.missions))
+end
+
+function requests.create()
+  return wrk.format("POST", base, nil, new_mission())
+end
+
+function requests.patch()
+  return wrk.format("PATCH", base .. "/" .. pick(data.missions), nil, change())
+end
+
+-- A partner keeping its JDs in sync: 80% reads (lists and single missions), 20% writes.
+function requests.mixed()
+  local roll = math.random(100)
+  if roll <= 40 then
+    return requests.list()
+  elseif roll <= 80 then
+    return requests.get()
+  elseif roll <= 90 then
+    return requests.create()
+  end
+  return requests.patch()
+end
+
+function init(args)
+  scenario, run = args[1], args[3]
+  data = dofile(args[2])
+  math.randomseed(tonumber(run:match("%d+")) or os.time())
+  wrk.headers["Authorization"] = "Apikey " .. data.key
+  wrk.headers["Content-Type"] = "application/json"
+  if not requests[scenario] then
+    error("unknown scenario " .. tostring(scenario))
+  end
+end
+
+function request()
+  return requests[scenario]()
+end

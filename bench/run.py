@@ -1,0 +1,710 @@
+"""The benchmark: the app against the bare reference, in one run, on the same machine.
+
+    scripts/bench                        # full run: SQLite, and PostgreSQL (a throwaway cluster)
+    scripts/bench --smoke                # a few seconds: proves the benchmark still works
+    .venv/bin/python bench/run.py --help
+
+For each engine it seeds a database (bench/seed.py), starts the app and the bare reference
+(bench/bare.py) under the same server, one worker each, pinned to core 0, and loads them with
+`wrk -t1 -c64` pinned to core 1 (bench/load.lua), each scenario after a warm-up. Every figure
+that depends on the machine is printed next to a ratio measured in the same run, since the
+absolute numbers move with whatever else the machine is doing. Results go to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import seed
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+VENV_BIN = Path(sys.executable).parent
+LOAD = BENCH / "load.lua"
+ENGINES = ("sqlite", "postgresql")
+TARGETS = {"list": 0.8, "create": 0.7}
+GROWTH_TARGET = 1.2
+TAIL_TARGET = 4.0
+RSS_TARGET_MB = 100
+
+
+# The machine
+
+
+def cores() -> tuple[list[str], list[str]]:
+    """taskset prefixes for the servers and for the load generator (none on one core)."""
+    if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
+        return [], []
+    return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )  # fmt: skip
+    memory = next(
+        (int(line.split()[1]) // 1024 // 1024 for line in _read("/proc/meminfo").splitlines()
+         if line.startswith("MemTotal")),
+        0,
+    )  # fmt: skip
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": f"{memory} GiB",
+        "load average at start": " ".join(_read("/proc/loadavg").split()[:3]),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "wrk": _wrk_version(),
+    }
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _wrk_version() -> str:
+    result = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    return (result.stdout + result.stderr).split("\n", 1)[0].strip()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Databases
+
+
+class Databases:
+    """Empty databases and copies of seeded ones: SQLite files, or PostgreSQL databases."""
+
+    def __init__(self, engine: str, folder: Path, postgres_url: str | None) -> None:
+        self.engine = engine
+        self.folder = folder
+        self.postgres_url = postgres_url
+        self.created: list[str] = []
+
+    def create(self, template: str | None = None) -> str:
+        name = f"bench_{len(self.created)}_{os.getpid()}"
+        if self.engine == "sqlite":
+            path = self.folder / f"{name}.db"
+            if template is not None:
+                shutil.copy(template.removeprefix("sqlite:///"), path)
+            url = f"sqlite:///{path}"
+        else:
+            from sqlalchemy import make_url
+
+            copy = f" TEMPLATE {make_url(template).database}" if template else ""
+            self._admin(f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}{copy}")
+            url = make_url(self.postgres_url).set(database=name).render_as_string(False)
+        self.created.append(url)
+        return url
+
+    def drop_all(self) -> None:
+        if self.engine == "postgresql":
+            from sqlalchemy import make_url
+
+            names = [make_url(url).database for url in self.created]
+            self._admin(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in names))
+
+    def _admin(self, *statements: str) -> None:
+        import psycopg
+
+        conninfo = seed.postgres_conninfo(self.postgres_url or "")
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)  # type: ignore[call-overload]
+
+
+# Servers
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    data: Path = Path()
+
+    def worker_pid(self) -> int:
+        """The process running the app: granian's worker child, or uvicorn itself."""
+        children = _children(self.process.pid)
+        return children[0] if children else self.process.pid
+
+    def rss_mb(self) -> float:
+        status = _read(f"/proc/{self.worker_pid()}/status")
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in _read(str(task)).split()]
+    return found
+
+
+def server_command(server: str, target: str, port: int) -> list[str]:
+    """The same server and options for the app and the bare reference."""
+    factory = target.endswith("create_app")
+    if server == "granian":
+        # What `crosspath serve` runs: ASGI, one worker, granian's own logs off.
+        return [str(VENV_BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1",
+                "--port", str(port), "--workers", "1", "--no-log",
+                *(["--factory"] if factory else []), target]  # fmt: skip
+    return [str(VENV_BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+            *(["--factory"] if factory else []), target]  # fmt: skip
+
+
+def start(name: str, server: str, target: str, env: dict[str, str], folder: Path) -> Server:
+    port = free_port()
+    log = folder / f"{name}.log"
+    process = subprocess.Popen(
+        [*cores()[0], *server_command(server, target, port)],
+        env=os.environ | {"PYTHONPATH": str(BENCH)} | env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+    )
+    return Server(name, f"http://127.0.0.1:{port}", process, log)
+
+
+def wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{server.name} did not start; see {server.log}:\n{_tail(server.log)}")
+
+
+def stop(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+def _tail(path: Path) -> str:
+    return "\n".join(_read(str(path)).splitlines()[-20:])
+
+
+# Load
+
+
+@dataclass
+class Load:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    rss_mb: float = float("nan")
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(output: str) -> Load:
+    def latency(percent: str) -> float:
+        match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if rate is None or total is None:
+        raise RuntimeError(f"wrk gave no result:\n{output}")
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(n) for n in sockets.groups()) if sockets else 0
+    return Load(float(rate.group(1)), latency("50"), latency("99"), errors, int(total.group(1)))
+
+
+@dataclass
+class Settings:
+    duration: int
+    warmup: int
+    connections: int
+    profile_folder: Path | None = None
+    profile_prefix: str = ""
+    runs: int = 0
+
+
+def load(settings: Settings, server: Server, scenario: str, profile: str | None = None) -> Load:
+    settings.runs += 1
+    tag = f"r{settings.runs}x{random.randrange(10**6)}"
+
+    def wrk(seconds: int) -> list[str]:
+        return [*cores()[1], "wrk", "-t1", f"-c{settings.connections}", f"-d{seconds}s",
+                "--timeout", "10s", "--latency", "-s", str(LOAD), server.url, "--",
+                scenario, str(server.data), f"{tag}w{seconds}"]  # fmt: skip
+
+    if settings.warmup:
+        subprocess.run(wrk(settings.warmup), check=True, capture_output=True)
+    sampler = None
+    if profile and settings.profile_folder is not None:
+        sampler = subprocess.Popen(
+            [sys.executable, str(BENCH / "profiling.py"), str(server.worker_pid()),
+             str(max(settings.duration - 1, 1))],
+            stdout=(settings.profile_folder / f"{settings.profile_prefix}{profile}.txt").open("w"),
+        )  # fmt: skip
+    output = subprocess.run(wrk(settings.duration), check=True, capture_output=True, text=True)
+    if sampler is not None:
+        sampler.wait()
+    result = parse_wrk(output.stdout)
+    result.rss_mb = server.rss_mb()
+    return result
+
+
+def median(results: list[Load]) -> Load:
+    return Load(
+        statistics.median(r.requests_per_s for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.errors for r in results),
+        sum(r.requests for r in results),
+        max(r.rss_mb for r in results),
+    )
+
+
+# One engine
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    rows: int
+    growth_rows: int
+    seed_seconds: dict[int, float]
+    app: dict[str, Load] = field(default_factory=dict)
+    bare: dict[str, Load] = field(default_factory=dict)
+    extra: dict[str, Load] = field(default_factory=dict)
+    growth: dict[int, Load] = field(default_factory=dict)
+    datapath: list[tuple[str, float, float, float]] = field(default_factory=list)
+
+
+def write_data(seeded: seed.Seeded, path: Path) -> None:
+    """The Lua data file of bench/load.lua: key, ids, and JDs for the bodies of new missions."""
+    rng = random.Random(7)
+
+    def strings(items: list[str]) -> str:
+        return "{" + ", ".join(json.dumps(item) for item in items) + "}"
+
+    descriptions = "{" + ", ".join(f"[==[{seed.jd(rng)}]==]" for _ in range(32)) + "}"
+    # Pages after the last 20 missions would be short: leave those out of the cursors.
+    missions = seeded.mission_ids[:-2] or seeded.mission_ids
+    path.write_text(
+        f"return {{key={json.dumps(seeded.key)}, companies={strings(seeded.company_ids)}, "
+        f"missions={strings(missions)}, descriptions={descriptions}}}\n"
+    )
+
+
+def check_same_work(app: Server, bare: Server, seeded: seed.Seeded) -> None:
+    """Before measuring: the bare reference answers what the app answers."""
+    headers = {"Authorization": f"Apikey {seeded.key}", "Content-Type": "application/json"}
+
+    def call(server: Server, method: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{server.url}/partners/v1/missions", method=method, headers=headers,
+            data=json.dumps(body).encode() if body else None,
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    listed = call(app, "GET"), call(bare, "GET")
+    if listed[0] != listed[1]:
+        raise RuntimeError("the bare reference's list page differs from the app's")
+    body = {"company_id": seeded.company_ids[0], "title": "Check", "position": "data",
+            "description": "<p>Checks <b>things</b>.</p><script>x()</script>",
+            "location": "fr-paris", "languages": ["fr"], "external_id": "check",
+            "salary": {"min": 1, "max": 2, "currency": "EUR", "period": "year"}}  # fmt: skip
+    volatile = ("id", "created_at", "updated_at")
+    created = [call(server, "POST", body) for server in (app, bare)]
+    kept = [
+        (status, {k: v for k, v in data.items() if k not in volatile}) for status, data in created
+    ]
+    if kept[0] != kept[1]:
+        raise RuntimeError(f"the bare reference's create differs from the app's: {kept}")
+
+
+def run_engine(engine: str, args: argparse.Namespace, folder: Path) -> EngineResult:
+    postgres_url = os.environ.get("CROSSPATH_BENCH_DATABASE_URL") or os.environ.get(
+        "CROSSPATH_TEST_DATABASE_URL"
+    )
+    databases = Databases(engine, folder, postgres_url)
+    try:
+        return _run_engine(engine, args, folder, databases)
+    finally:
+        databases.drop_all()
+
+
+def _seed(databases: Databases, rows: int) -> tuple[seed.Seeded, float]:
+    started = time.perf_counter()
+    seeded = seed.seed(databases.create(), rows)
+    return seeded, time.perf_counter() - started
+
+
+def _run_engine(
+    engine: str, args: argparse.Namespace, folder: Path, databases: Databases
+) -> EngineResult:
+    log(f"{engine}: seeding {args.rows:,} missions")
+    base, base_seconds = _seed(databases, args.rows)
+    result = EngineResult(engine, args.rows, args.growth, {args.rows: base_seconds})
+    big = None
+    if args.growth:
+        log(f"{engine}: seeding {args.growth:,} missions")
+        big, result.seed_seconds[args.growth] = _seed(databases, args.growth)
+    settings = Settings(args.duration, args.warmup, args.connections)
+    if args.profile:
+        settings.profile_folder = args.out.parent
+        settings.profile_prefix = f"{args.out.stem}-profile-"
+
+    env = {"CROSSPATH_SECRET_KEY": base.secret, "CROSSPATH_RATE_LIMIT": "1000000000",
+           "CROSSPATH_RATE_LIMIT_WINDOW": "1", "CROSSPATH_LOG_LEVEL": "INFO",
+           "CROSSPATH_REDIS_URL": ""}  # fmt: skip
+    app_target, bare_target = "crosspath.app:create_app", "bare:app"
+
+    def url(template: str) -> dict[str, str]:
+        return env | {"CROSSPATH_DATABASE_URL": databases.create(template)}
+
+    servers = {
+        "app": start(f"{engine}-app", "granian", app_target, url(base.database_url), folder),
+        "bare": start(f"{engine}-bare", "granian", bare_target, url(base.database_url), folder),
+    }
+    if big:
+        servers["big"] = start(
+            f"{engine}-app-big", "granian", app_target, url(big.database_url), folder
+        )
+    if engine == "postgresql" and not args.smoke:
+        bare_env = url(base.database_url) | {"BARE_DRIVER": "asyncpg"}
+        servers["asyncpg"] = start(
+            f"{engine}-bare-asyncpg", "granian", bare_target, bare_env, folder
+        )
+    for other in args.servers[1:]:
+        servers[other] = start(
+            f"{engine}-app-{other}", other, app_target, url(base.database_url), folder
+        )
+    for name, server in servers.items():
+        server.data = folder / f"data-{engine}-{'big' if name == 'big' else 'base'}.lua"
+    write_data(base, folder / f"data-{engine}-base.lua")
+    if big:
+        write_data(big, folder / f"data-{engine}-big.lua")
+    try:
+        for server in servers.values():
+            wait_ready(server)
+        check_same_work(servers["app"], servers["bare"], base)
+        measure(engine, args, settings, servers, result)
+    finally:
+        for server in servers.values():
+            stop(server)
+    if not args.smoke:
+        from datapath import compare
+
+        result.datapath = compare(base)
+    return result
+
+
+def measure(
+    engine: str,
+    args: argparse.Namespace,
+    settings: Settings,
+    servers: dict[str, Server],
+    result: EngineResult,
+) -> None:
+    def repeat(name: str, server: Server, scenario: str, profile: str | None = None) -> Load:
+        runs = []
+        for n in range(args.repeat):
+            log(f"{engine}: {name} ({n + 1}/{args.repeat})")
+            runs.append(load(settings, server, scenario, profile if n == 0 else None))
+            last = runs[-1]
+            log(f"  {last.requests_per_s:,.0f} req/s, p50 {last.p50_ms:.1f} ms, "
+                f"p99 {last.p99_ms:.1f} ms, {last.errors} errors")  # fmt: skip
+        return median(runs)
+
+    app, bare = servers["app"], servers["bare"]
+    # Reads before writes, app and bare side by side, so both see the same database sizes.
+    result.app["list"] = repeat("list, app", app, "list", f"{engine}-list")
+    result.bare["list"] = repeat("list, bare", bare, "list")
+    if "asyncpg" in servers:
+        result.extra["list, bare on asyncpg"] = repeat(
+            "list, bare asyncpg", servers["asyncpg"], "list"
+        )
+    if "big" in servers:
+        result.growth[result.rows] = result.app["list"]
+        result.growth[result.growth_rows] = repeat("list, app, big", servers["big"], "list")
+    for other in args.servers[1:]:
+        result.extra[f"list, app on {other}"] = repeat(f"list, app {other}", servers[other], "list")
+    result.app["get"] = repeat("get, app", app, "get")
+    result.app["create"] = repeat("create, app", app, "create", f"{engine}-create")
+    result.bare["create"] = repeat("create, bare", bare, "create")
+    if "asyncpg" in servers:
+        result.extra["create, bare on asyncpg"] = repeat(
+            "create, bare asyncpg", servers["asyncpg"], "create"
+        )
+    for other in args.servers[1:]:
+        result.extra[f"create, app on {other}"] = repeat(
+            f"create, app {other}", servers[other], "create"
+        )
+    result.app["patch"] = repeat("patch, app", app, "patch")
+    result.app["mixed"] = repeat("mixed, app", app, "mixed")
+
+
+# The report
+
+
+def report(results: list[EngineResult], args: argparse.Namespace, facts: dict[str, str]) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"# Benchmark results, {when}", ""]
+    lines += [f"Command: `{args.command}`", ""]
+    lines += ["| machine | |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in facts.items()]
+    pinning = "server on core 0, wrk on core 1" if cores()[0] else "no pinning (one core)"
+    lines += [
+        f"| set-up | one server worker (granian, ASGI); {pinning}; `wrk -t1 -c{args.connections}`, "
+        f"{args.warmup} s warm-up, {args.duration} s measured, median of {args.repeat} |",
+        "",
+    ]
+    for result in results:
+        lines += engine_section(result)
+    lines += targets_section(results)
+    return "\n".join(lines) + "\n"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def engine_section(result: EngineResult) -> list[str]:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[result.engine]
+    seeded = ", ".join(
+        f"{rows:,} missions in {secs:.0f} s" for rows, secs in result.seed_seconds.items()
+    )
+    lines = [f"## {title}", "", f"Seeded: {seeded}.", ""]
+    lines += [
+        "| scenario | req/s | bare req/s | × bare | p50 ms | p99 ms | p99/p50 | errors | RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for scenario, app in result.app.items():
+        bare = result.bare.get(scenario)
+        versus = f"{bare.requests_per_s:,.0f}" if bare else "—"
+        ratio = f"{app.requests_per_s / bare.requests_per_s:.2f}" if bare else "—"
+        lines.append(
+            f"| {scenario} | {app.requests_per_s:,.0f} | {versus} | {ratio} | {_ms(app.p50_ms)} | "
+            f"{_ms(app.p99_ms)} | {app.p99_ms / app.p50_ms:.1f} | {app.errors} | {app.rss_mb:.0f} |"
+        )
+    for scenario, bare in result.bare.items():
+        lines.append(
+            f"| {scenario}, bare | {bare.requests_per_s:,.0f} | | | {_ms(bare.p50_ms)} | "
+            f"{_ms(bare.p99_ms)} | {bare.p99_ms / bare.p50_ms:.1f} | {bare.errors} | "
+            f"{bare.rss_mb:.0f} |"
+        )
+    for name, extra in result.extra.items():
+        lines.append(
+            f"| {name} | {extra.requests_per_s:,.0f} | | | {_ms(extra.p50_ms)} | "
+            f"{_ms(extra.p99_ms)} | {extra.p99_ms / extra.p50_ms:.1f} | {extra.errors} | "
+            f"{extra.rss_mb:.0f} |"
+        )
+    lines.append("")
+    if result.growth:
+        (small, at_small), (large, at_large) = sorted(result.growth.items())
+        lines += [
+            f"Growth: list page p50 {_ms(at_small.p50_ms)} ms with {small:,} missions, "
+            f"{_ms(at_large.p50_ms)} ms with {large:,}: "
+            f"**{at_large.p50_ms / at_small.p50_ms:.2f}×** (errors {at_large.errors}).",
+            "",
+        ]
+    if result.datapath:
+        lines += [
+            "Data access in one thread, no HTTP (bench/datapath.py): the same work through "
+            "SQLAlchemy Core statements (how the app did it before), through the app's code "
+            "(fixed SQL on the driver inside `db.transaction`), and on a plain driver connection.",
+            "",
+            "| path | Core µs | app µs | driver µs | Core / driver | app / driver |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {name} | {core:.0f} | {app:.0f} | {raw:.0f} | {core / raw:.2f} | {app / raw:.2f} |"
+            for name, core, app, raw in result.datapath
+        ]
+        lines.append("")
+    return lines
+
+
+def targets_section(results: list[EngineResult]) -> list[str]:
+    lines = ["## Targets", "", "| target | " + " | ".join(r.engine for r in results) + " |"]
+    lines.append("| --- |" + " --- |" * len(results))
+
+    def row(name: str, values: list[str]) -> None:
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
+
+    def mark(value: float, ok: bool) -> str:
+        return f"{value:.2f} {'✅' if ok else '❌'}"
+
+    for scenario, target in TARGETS.items():
+        values = []
+        for r in results:
+            ratio = r.app[scenario].requests_per_s / r.bare[scenario].requests_per_s
+            values.append(mark(ratio, ratio >= target))
+        row(f"{scenario} ≥ {target}× bare", values)
+    growth = []
+    for r in results:
+        if r.growth:
+            (_, small), (_, large) = sorted(r.growth.items())
+            ratio = large.p50_ms / small.p50_ms
+            growth.append(mark(ratio, ratio <= GROWTH_TARGET))
+        else:
+            growth.append("—")
+    row(f"list p50 at {results[0].growth_rows:,} ≤ {GROWTH_TARGET}× at {results[0].rows:,}", growth)
+    worst_tail = [max(r.app.values(), key=lambda x: x.p99_ms / x.p50_ms) for r in results]
+    row(
+        f"p99 ≤ {TAIL_TARGET}× p50 (worst scenario)",
+        [mark(x.p99_ms / x.p50_ms, x.p99_ms / x.p50_ms <= TAIL_TARGET) for x in worst_tail],
+    )
+    rss = [max(x.rss_mb for x in r.app.values()) for r in results]
+    row(
+        f"RSS ≤ {RSS_TARGET_MB} MB per worker (largest)",
+        [f"{value:.0f} MB {'✅' if value <= RSS_TARGET_MB else '❌'}" for value in rss],
+    )
+    errors = [
+        sum(
+            x.errors
+            for x in [*r.app.values(), *r.bare.values(), *r.extra.values(), *r.growth.values()]
+        )
+        for r in results
+    ]
+    row("errors", [str(n) for n in errors])
+    return [*lines, ""]
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def workspace(keep: bool) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="crosspath-bench-"))
+    try:
+        yield folder
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="The app against the bare reference.")
+    parser.add_argument(
+        "--engines",
+        default=None,
+        help="comma-separated: sqlite,postgresql (default: sqlite, plus postgresql "
+        "when CROSSPATH_BENCH_DATABASE_URL or CROSSPATH_TEST_DATABASE_URL is set)",
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds measured per run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rows", type=int, default=10_000, help="missions in the database")
+    parser.add_argument(
+        "--growth",
+        type=int,
+        default=1_000_000,
+        help="missions in the growth database (0: no growth run)",
+    )
+    parser.add_argument(
+        "--servers",
+        default="granian",
+        help="comma-separated; the first serves every scenario, the others "
+        "(uvicorn) only the app's list and create, for comparison",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record py-spy profiles of the app's list and create next to the results",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few seconds in all: proves the benchmark works, measures nothing",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="the Markdown results file")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder (databases, logs)"
+    )
+    args = parser.parse_args(argv)
+    args.command = "scripts/bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.smoke:
+        args.duration, args.warmup, args.repeat = 1, 0, 1
+        args.rows, args.growth = 400, 2_000 if args.growth else 0
+    has_postgres = bool(
+        os.environ.get("CROSSPATH_BENCH_DATABASE_URL")
+        or os.environ.get("CROSSPATH_TEST_DATABASE_URL")
+    )
+    engines = args.engines or ("sqlite,postgresql" if has_postgres else "sqlite")
+    args.engines = [engine.strip() for engine in engines.split(",") if engine.strip()]
+    if unknown := set(args.engines) - set(ENGINES):
+        parser.error(f"unknown engine: {', '.join(sorted(unknown))}")
+    if "postgresql" in args.engines and not has_postgres:
+        parser.error(
+            "postgresql needs CROSSPATH_BENCH_DATABASE_URL (scripts/bench starts a cluster)"
+        )
+    args.servers = [server.strip() for server in args.servers.split(",")]
+    if args.out is None:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
+        args.out = BENCH / "results" / f"{stamp}.md"
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: run scripts/bench, or apt-get install wrk")
+    facts = machine()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    results = []
+    with workspace(args.keep) as folder:
+        for engine in args.engines:
+            results.append(run_engine(engine, args, folder))
+    text = report(results, args, facts)
+    args.out.write_text(text)
+    print(text)
+    log(f"results written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
