@@ -448,42 +448,37 @@ def measure(
     servers: dict[str, Server],
     result: EngineResult,
 ) -> None:
-    def repeat(name: str, server: Server, scenario: str, profile: str | None = None) -> Load:
-        runs = []
+    def rounds(scenario: str, contenders: dict[str, Server]) -> dict[str, Load]:
+        """`args.repeat` rounds of one run per contender, in turn, so that whatever else the
+        machine does weighs on all of them alike; the medians of each."""
+        runs: dict[str, list[Load]] = {name: [] for name in contenders}
         for n in range(args.repeat):
-            log(f"{engine}: {name} ({n + 1}/{args.repeat})")
-            runs.append(load(settings, server, scenario, profile if n == 0 else None))
-            last = runs[-1]
-            log(f"  {last.requests_per_s:,.0f} req/s, p50 {last.p50_ms:.1f} ms, "
-                f"p99 {last.p99_ms:.1f} ms, {last.errors} errors")  # fmt: skip
-        return median(runs)
+            for name, server in contenders.items():
+                log(f"{engine}: {scenario}, {name} ({n + 1}/{args.repeat})")
+                profile = f"{engine}-{scenario}" if n == 0 and name == "app" else None
+                last = load(settings, server, scenario, profile)
+                runs[name].append(last)
+                log(f"  {last.requests_per_s:,.0f} req/s, p50 {last.p50_ms:.1f} ms, "
+                    f"p99 {last.p99_ms:.1f} ms, {last.errors} errors")  # fmt: skip
+        return {name: median(loads) for name, loads in runs.items()}
 
-    app, bare = servers["app"], servers["bare"]
-    # Reads before writes, app and bare side by side, so both see the same database sizes.
-    result.app["list"] = repeat("list, app", app, "list", f"{engine}-list")
-    result.bare["list"] = repeat("list, bare", bare, "list")
-    if "asyncpg" in servers:
-        result.extra["list, bare on asyncpg"] = repeat(
-            "list, bare asyncpg", servers["asyncpg"], "list"
-        )
-    if "big" in servers:
-        result.growth[result.rows] = result.app["list"]
-        result.growth[result.growth_rows] = repeat("list, app, big", servers["big"], "list")
-    for other in args.servers[1:]:
-        result.extra[f"list, app on {other}"] = repeat(f"list, app {other}", servers[other], "list")
-    result.app["get"] = repeat("get, app", app, "get")
-    result.app["create"] = repeat("create, app", app, "create", f"{engine}-create")
-    result.bare["create"] = repeat("create, bare", bare, "create")
-    if "asyncpg" in servers:
-        result.extra["create, bare on asyncpg"] = repeat(
-            "create, bare asyncpg", servers["asyncpg"], "create"
-        )
-    for other in args.servers[1:]:
-        result.extra[f"create, app on {other}"] = repeat(
-            f"create, app {other}", servers[other], "create"
-        )
-    result.app["patch"] = repeat("patch, app", app, "patch")
-    result.app["mixed"] = repeat("mixed, app", app, "mixed")
+    app = {"app": servers["app"]}
+    others = {f"app on {name}": servers[name] for name in args.servers[1:]}
+    asyncpg = {"bare on asyncpg": servers["asyncpg"]} if "asyncpg" in servers else {}
+    big = {"app, growth database": servers["big"]} if "big" in servers else {}
+    # Reads before writes, every contender in turn, so all see the same database sizes.
+    listed = rounds("list", app | {"bare": servers["bare"]} | asyncpg | big | others)
+    created = rounds("create", app | {"bare": servers["bare"]} | asyncpg | others)
+    for scenario, loads in (("list", listed), ("create", created)):
+        result.app[scenario] = loads.pop("app")
+        result.bare[scenario] = loads.pop("bare")
+        if "app, growth database" in loads:
+            result.growth[result.rows] = result.app[scenario]
+            result.growth[result.growth_rows] = loads.pop("app, growth database")
+        result.extra |= {f"{scenario}, {name}": load for name, load in loads.items()}
+    for scenario in ("get", "patch", "mixed"):
+        result.app[scenario] = rounds(scenario, app)["app"]
+    result.app = {name: result.app[name] for name in ("list", "get", "create", "patch", "mixed")}
 
 
 # The report
