@@ -1,6 +1,5 @@
 """Shared fixtures: a real database (SQLite, or PostgreSQL with CROSSPATH_TEST_DATABASE_URL)
-built by the migrations, the app over ASGI, and two
-partners in every test."""
+built by the migrations, the app over ASGI, and two partners in every test."""
 
 from __future__ import annotations
 

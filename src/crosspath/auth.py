@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlalchemy.engine import Connection
 
-from crosspath.db import api_keys, from_driver, one_statement, run, utcnow
+from crosspath.db import api_keys, from_driver, one_statement, run, transaction, utcnow
 
 KEY_PREFIX = "Recruitment-"
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -88,8 +88,6 @@ def needs_touch(caller: Caller) -> bool:
 
 
 def touch_key(engine: Engine, caller: Caller) -> None:
-    from crosspath.db import transaction
-
     with transaction(engine, write=True) as conn:
         conn.execute(
             update(api_keys)
