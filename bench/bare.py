@@ -40,8 +40,8 @@ from urllib.parse import parse_qsl
 import msgspec
 import nh3
 
+from crosspath.fields import HTML_TAGS
 from crosspath.ids import new_id  # the same ULIDs as the app: part of the work, not framework
-from crosspath.validation import HTML_TAGS
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

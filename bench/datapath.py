@@ -25,9 +25,13 @@ import msgspec
 import seed
 from sqlalchemy import Row, select
 
-from crosspath import auth, db, missions
-from crosspath.pagination import ListQuery, encode_cursor
-from crosspath.web import timestamp
+from crosspath.accounts import keys as auth
+from crosspath.missions import service as missions
+from crosspath.paging import ListQuery, encode_cursor
+from crosspath.store import tables
+from crosspath.store.engine import make_engine
+from crosspath.store.transaction import transaction
+from crosspath.timestamps import rfc3339 as timestamp
 
 Path = tuple[str, Callable[[], bytes], Callable[[], bytes], Callable[[], bytes]]
 
@@ -85,11 +89,11 @@ class Driver:
 
 
 def paths(seeded: seed.Seeded) -> list[Path]:
-    engine = db.make_engine(seeded.database_url)
+    engine = make_engine(seeded.database_url)
     driver = Driver(seeded.database_url)
     secret, key, one = seeded.secret, seeded.key, seeded.mission_ids[0]
     encode = msgspec.json.encode
-    keys, partners, table = db.api_keys, db.partners, db.missions
+    keys, partners, table = tables.api_keys, tables.partners, tables.missions
 
     def core_caller(conn: Any) -> str:
         row = conn.execute(
@@ -104,7 +108,7 @@ def paths(seeded: seed.Seeded) -> list[Path]:
         return str(row.partner_id)
 
     def core_list() -> bytes:
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             partner_id = core_caller(conn)
             statement = select(table).where(table.c.partner_id == partner_id)
             rows = conn.execute(statement.order_by(table.c.id).limit(21)).all()
@@ -112,7 +116,7 @@ def paths(seeded: seed.Seeded) -> list[Path]:
         return encode(missions.MissionPage([_core_mission(row) for row in rows[:20]], cursor))
 
     def app_list() -> bytes:
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             caller = auth.find_caller(conn, secret, key)
             assert caller is not None
             return encode(missions.list_missions(conn, caller.partner_id, ListQuery()))
@@ -126,13 +130,13 @@ def paths(seeded: seed.Seeded) -> list[Path]:
         return encode(missions.MissionPage([_driver_mission(row) for row in rows[:20]], cursor))
 
     def core_get() -> bytes:
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             partner_id = core_caller(conn)
             statement = select(table).where(table.c.partner_id == partner_id, table.c.id == one)
             return encode(_core_mission(conn.execute(statement).one()))
 
     def app_get() -> bytes:
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             caller = auth.find_caller(conn, secret, key)
             assert caller is not None
             return encode(missions.get_mission(conn, caller.partner_id, one))

@@ -399,7 +399,7 @@ def _run_engine(
     env = {"CROSSPATH_SECRET_KEY": base.secret, "CROSSPATH_RATE_LIMIT": "1000000000",
            "CROSSPATH_RATE_LIMIT_WINDOW": "1", "CROSSPATH_LOG_LEVEL": "INFO",
            "CROSSPATH_REDIS_URL": ""}  # fmt: skip
-    app_target, bare_target = "crosspath.app:create_app", "bare:app"
+    app_target, bare_target = "crosspath.api.app:create_app", "bare:app"
 
     def url(template: str) -> dict[str, str]:
         return env | {"CROSSPATH_DATABASE_URL": databases.create(template)}

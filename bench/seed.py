@@ -23,7 +23,13 @@ from typing import Any
 
 from sqlalchemy import make_url
 
-from crosspath import accounts, db, ids, references
+from crosspath import ids
+from crosspath.accounts import service as accounts
+from crosspath.references import service as references
+from crosspath.store import tables
+from crosspath.store.engine import make_engine
+from crosspath.store.migrate import upgrade
+from crosspath.store.transaction import transaction
 
 SECRET = "bench-secret-" + "b" * 40
 PARTNERS = 4  # the benchmark's partner is the first; the others own the rest of the rows
@@ -92,10 +98,10 @@ class Seeded:
 
 def seed(database_url: str, missions: int, secret: str = SECRET, seed_value: int = 1) -> Seeded:
     """Build the schema (migrations) and fill it; the database must be empty."""
-    engine = db.make_engine(database_url)
+    engine = make_engine(database_url, statement_timeout_ms=0)  # a bulk load takes long
     try:
-        db.upgrade(engine)
-        with db.transaction(engine, write=True) as conn:
+        upgrade(engine)
+        with transaction(engine, write=True) as conn:
             references.install_defaults(conn)
             owners = [accounts.create_partner(conn, f"Bench partner {n}") for n in range(PARTNERS)]
             issued = accounts.issue_key(conn, secret, owners[0].id, "bench")
@@ -266,16 +272,19 @@ def _sample(engine: Any, partner_id: str) -> list[str]:
     """Up to SAMPLE mission ids of the partner, spread over its whole range."""
     from sqlalchemy import func, select
 
-    with db.transaction(engine) as conn:
+    with transaction(engine) as conn:
         total = conn.scalar(
             select(func.count())
-            .select_from(db.missions)
-            .where(db.missions.c.partner_id == partner_id)
+            .select_from(tables.missions)
+            .where(tables.missions.c.partner_id == partner_id)
         )
         every = max((total or 0) // SAMPLE, 1)
         ranked = (
-            select(db.missions.c.id, func.row_number().over(order_by=db.missions.c.id).label("n"))
-            .where(db.missions.c.partner_id == partner_id)
+            select(
+                tables.missions.c.id,
+                func.row_number().over(order_by=tables.missions.c.id).label("n"),
+            )
+            .where(tables.missions.c.partner_id == partner_id)
             .subquery()
         )
         return list(conn.scalars(select(ranked.c.id).where(ranked.c.n % every == 0).limit(SAMPLE)))

@@ -17,9 +17,13 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.pool import NullPool
 
-from crosspath import accounts, db, references
-from crosspath.app import create_app
+from crosspath.accounts import service as accounts
+from crosspath.api.app import create_app
+from crosspath.references import service as references
 from crosspath.settings import Settings
+from crosspath.store.engine import make_engine
+from crosspath.store.migrate import upgrade
+from crosspath.store.transaction import transaction
 
 POSTGRES_URL = os.environ.get("CROSSPATH_TEST_DATABASE_URL")
 BASE_PATHS = ["/partners/v1", "/partners/hunteron/v1"]
@@ -85,9 +89,9 @@ def template_db(databases: Databases) -> Iterator[str]:
     """One database built by running the migrations and installing the default references;
     each test gets a copy."""
     url = databases.create()
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    with db.transaction(engine, write=True) as conn:
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(engine, write=True) as conn:
         references.install_defaults(conn)
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
@@ -120,7 +124,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    engine = db.make_engine(settings.database_url)
+    engine = make_engine(settings.database_url)
     yield engine
     engine.dispose()
 
@@ -143,7 +147,7 @@ class Partner:
 
 
 def make_partner(engine: Engine, name: str = "Partner") -> Partner:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         partner = accounts.create_partner(conn, name)
         issued = accounts.issue_key(conn, SECRET, partner.id, "test")
     return Partner(partner.id, issued.key, issued.id)
@@ -209,10 +213,10 @@ def create_mission(
 
 def set_status(engine: Engine, mission_id: str, status: str) -> None:
     """What an operator does with `crosspath missions set-status`."""
-    from crosspath import missions
+    from crosspath.missions import review
 
-    with db.transaction(engine, write=True) as conn:
-        missions.set_status(conn, mission_id, status)
+    with transaction(engine, write=True) as conn:
+        review.set_status(conn, mission_id, status)
 
 
 def error_of(response: httpx.Response) -> str:

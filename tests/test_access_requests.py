@@ -11,8 +11,12 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine, func, inspect, select
 
-from crosspath import access_requests, db
+from crosspath.access import service as access_requests
 from crosspath.errors import AppError, Conflict
+from crosspath.store import tables
+from crosspath.store.engine import make_engine
+from crosspath.store.migrate import downgrade, upgrade
+from crosspath.store.transaction import transaction
 from tests.conftest import BASE_PATHS, SECRET, create_company
 from tests.test_cli import Cli
 
@@ -32,13 +36,13 @@ def request_body(**overrides: Any) -> dict[str, Any]:
 
 
 def submit(engine: Engine, **overrides: Any) -> access_requests.AccessRequest:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         return access_requests.create(conn, request_body(**overrides))
 
 
 def partner_count(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.scalar(select(func.count()).select_from(db.partners)) or 0)
+        return int(conn.scalar(select(func.count()).select_from(tables.partners)) or 0)
 
 
 @pytest.fixture
@@ -162,7 +166,7 @@ def test_a_request_is_decided_once(cli: Cli) -> None:
         assert "already rejected" in cli.fails("access-requests", "approve", rejected.id)
 
         assert partner_count(engine) == partners
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             assert access_requests.get(conn, approved.id).status == "approved"
             assert access_requests.get(conn, approved.id).reason is None
             assert access_requests.get(conn, rejected.id).reason == "Duplicate."
@@ -184,7 +188,7 @@ def test_two_operators_approving_at_once_create_one_partner(engine: Engine) -> N
     def approve() -> None:
         barrier.wait()
         try:
-            with db.transaction(engine, write=True) as conn:
+            with transaction(engine, write=True) as conn:
                 outcomes.append(access_requests.approve(conn, SECRET, pending.id))
         except AppError as exc:
             outcomes.append(exc)
@@ -199,21 +203,21 @@ def test_two_operators_approving_at_once_create_one_partner(engine: Engine) -> N
     assert len(approvals) == 1
     assert [type(o) for o in outcomes if not isinstance(o, access_requests.Approval)] == [Conflict]
     assert partner_count(engine) == before + 1
-    with db.transaction(engine) as conn:
+    with transaction(engine) as conn:
         assert access_requests.get(conn, pending.id).partner_id == approvals[0].partner_id
 
 
 def test_the_migration_adds_and_removes_only_the_access_requests_table(
     empty_database_url: str,
 ) -> None:
-    engine = db.make_engine(empty_database_url)
+    engine = make_engine(empty_database_url)
     try:
-        db.upgrade(engine, "0001")
+        upgrade(engine, "0001")
         tables = set(inspect(engine).get_table_names())
         assert "access_requests" not in tables
-        db.upgrade(engine)
+        upgrade(engine)
         assert set(inspect(engine).get_table_names()) == tables | {"access_requests"}
-        db.downgrade(engine, "0001")
+        downgrade(engine, "0001")
         assert set(inspect(engine).get_table_names()) == tables
     finally:
         engine.dispose()
@@ -223,7 +227,7 @@ def test_partners_approved_from_requests_see_only_their_own_records(
     client: TestClient[Any], engine: Engine
 ) -> None:
     first, second = submit(engine, company="First"), submit(engine, company="Second")
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         keys = [access_requests.approve(conn, SECRET, r.id).key for r in (first, second)]
     headers = [{"Authorization": f"Apikey {key}"} for key in keys]
     made = client.post("/partners/v1/companies", json={"name": "Mine"}, headers=headers[0])

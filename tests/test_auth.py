@@ -10,7 +10,9 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine, select
 
-from crosspath import accounts, db
+from crosspath.accounts import service as accounts
+from crosspath.store import tables
+from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, company_body, create_company, error_of
 
 MISSING_KEY = "Please provide your API key."
@@ -31,22 +33,22 @@ def company_names(client: TestClient[Any], base: str, headers: dict[str, str]) -
 
 
 def issue_second_key(engine: Engine, partner: Partner) -> str:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         return accounts.issue_key(conn, SECRET, partner.id, "rotation").key
 
 
 def revoke(engine: Engine, key_id: str) -> None:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         accounts.revoke_key(conn, key_id)
 
 
 def disable(engine: Engine, partner: Partner) -> None:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         accounts.disable_partner(conn, partner.id)
 
 
 def keys_of(engine: Engine, partner: Partner) -> list[accounts.KeyInfo]:
-    with db.transaction(engine) as conn:
+    with transaction(engine) as conn:
         return accounts.list_keys(conn, partner.id)
 
 
@@ -165,7 +167,7 @@ def test_it_refuses_a_key_issued_under_another_secret(
     client: TestClient[Any], base: str, alice: Partner, bob: Partner, engine: Engine
 ) -> None:
     """A key is only valid for the deployment whose secret hashed it."""
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         foreign = accounts.issue_key(conn, "another-secret-" + "y" * 40, alice.id, "foreign").key
     assert_refused(client.get(f"{base}/companies", headers={"Authorization": f"Apikey {foreign}"}))
     assert company_names(client, base, alice.headers) == []
@@ -331,14 +333,14 @@ def test_keys_are_stored_only_as_a_hash(
         assert client.get(f"{base}/companies", headers=headers).status_code == 200
     keys = [alice.key, bob.key, second]
     with engine.connect() as conn:
-        for table in db.metadata.sorted_tables:
+        for table in tables.metadata.sorted_tables:
             for row in conn.execute(select(table)):
                 text = repr(tuple(row))
                 for key in keys:
                     secret_part = key.removeprefix("Recruitment-")
                     assert secret_part not in text, table.name
                     assert secret_part.lower() not in text.lower(), table.name
-        stored = conn.execute(select(db.api_keys.c.key_hash, db.api_keys.c.prefix)).all()
+        stored = conn.execute(select(tables.api_keys.c.key_hash, tables.api_keys.c.prefix)).all()
     assert len(stored) == 3
     for key_hash, prefix in stored:
         assert re.fullmatch(r"[0-9a-f]{64}", key_hash)

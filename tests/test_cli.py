@@ -23,10 +23,13 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath import accounts, db, references
-from crosspath.app import create_app
-from crosspath.auth import hash_key
+from crosspath.accounts import service as accounts
+from crosspath.accounts.keys import hash_key
+from crosspath.api.app import create_app
+from crosspath.references import service as references
 from crosspath.settings import Settings
+from crosspath.store.engine import make_engine
+from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, create_company, create_mission, make_partner
 
 
@@ -96,7 +99,7 @@ class Cli:
 
     @contextmanager
     def engine(self) -> Iterator[Engine]:
-        engine = db.make_engine(self.url)
+        engine = make_engine(self.url)
         try:
             yield engine
         finally:
@@ -109,7 +112,7 @@ class Cli:
 
     def issue_key(self, partner_id: str) -> accounts.IssuedKey:
         """Another key for a partner, issued in-process."""
-        with self.engine() as engine, db.transaction(engine, write=True) as conn:
+        with self.engine() as engine, transaction(engine, write=True) as conn:
             return accounts.issue_key(conn, SECRET, partner_id, None)
 
 
@@ -139,9 +142,12 @@ def test_db_upgrade_creates_the_database_and_installs_the_references(
 ) -> None:
     cli = Cli(empty_database_url)
     first = cli.json("db", "upgrade")
-    assert first == {"status": "up to date", "references_installed": KINDS}
+    head = first["revision"]
+    assert first == {"status": "created", "revision": head, "references_installed": KINDS}
+    again = cli.json("db", "upgrade")
+    assert again == {"status": "up to date", "revision": head, "references_installed": []}
     with cli.engine() as engine:
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             counts = references.count_current(conn)
         assert all(counts[kind] > 0 for kind in KINDS), counts
         alice, bob = make_partner(engine, "Alice"), make_partner(engine, "Bob")
@@ -379,6 +385,6 @@ def test_a_failing_command_prints_one_line_naming_the_problem(
     line = cli.fails(*make_args(tmp_path))
     assert line.startswith("crosspath: ")
     assert named in line
-    with cli.engine() as engine, db.transaction(engine) as conn:  # a failed command changes nothing
+    with cli.engine() as engine, transaction(engine) as conn:  # a failed command changes nothing
         assert [partner.id for partner in accounts.list_partners(conn)] == [alice.id, bob.id]
         assert references.count_current(conn)["sectors"] == 20

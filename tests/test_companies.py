@@ -11,8 +11,11 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine, func, select
 
-from crosspath import db, references
-from crosspath.references import ReferenceFile, ReferenceItem
+from crosspath.references import defaults as reference_defaults
+from crosspath.references import service as references
+from crosspath.references.schema import ReferenceFile, ReferenceItem
+from crosspath.store import tables
+from crosspath.store.transaction import transaction
 from tests.conftest import Partner, company_body, create_company, error_of
 
 NOT_FOUND = "This company does not exist or you don't have the permission to access it."
@@ -50,15 +53,15 @@ def listed_ids(client: Client, base: str, partner: Partner, **params: str) -> li
 
 
 def count_rows(engine: Engine, partner: Partner) -> int:
-    with db.transaction(engine) as conn:
-        statement = select(func.count()).where(db.companies.c.partner_id == partner.id)
+    with transaction(engine) as conn:
+        statement = select(func.count()).where(tables.companies.c.partner_id == partner.id)
         return int(conn.scalar(statement) or 0)
 
 
 def retire_sector(engine: Engine, code: str) -> None:
     """What an operator does with a `replace` file that no longer lists `code`."""
-    kept = [ReferenceItem(c, label) for c, label in references.SECTORS.items() if c != code]
-    with db.transaction(engine, write=True) as conn:
+    kept = [ReferenceItem(c, label) for c, label in reference_defaults.SECTORS.items() if c != code]
+    with transaction(engine, write=True) as conn:
         counts = references.load(conn, ReferenceFile(kind="sectors", mode="replace", values=kept))
     assert counts["retired"] == 1
 
@@ -174,8 +177,8 @@ def test_it_keeps_line_breaks_and_tabs_in_the_description(
 ) -> None:
     description = "  Line one\r\n\tLine two\n"
     company = create_company(client, base, alice, description=description)
-    # a long text is stored as sent, not trimmed: sync clients compare it byte for byte
-    assert company["description"] == description
+    # an HTML fragment, as a JD's: not trimmed, line breaks kept (CR LF as LF, as HTML reads it)
+    assert company["description"] == "  Line one\n\tLine two\n"
 
 
 @pytest.mark.parametrize("blank", ["", "   ", " \t "])

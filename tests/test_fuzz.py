@@ -38,12 +38,13 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Engine, create_engine
 
-from crosspath import accounts, db
-from crosspath.app import build_litestar
+from crosspath.accounts import service as accounts
+from crosspath.api.app import build_litestar
 from crosspath.errors import MISSING_API_KEY
-from crosspath.missions import EXAMPLE_COMPANY_ID
-from crosspath.pagination import encode_cursor
+from crosspath.missions.schema import EXAMPLE_COMPANY_ID
+from crosspath.paging import encode_cursor
 from crosspath.settings import Settings
+from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, create_company, create_mission, make_partner, set_status
 
 DEFAULT_EXAMPLES = 20
@@ -160,7 +161,7 @@ def world(client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner)
     set_status(engine, live, "live")
     bobs = create_mission(client, DOCUMENTED_BASE, bob, external_id="b-m1")
     carol = make_partner(engine, "Carol Disabled")
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         revoked = accounts.issue_key(conn, SECRET, alice.id, "revoked")
         accounts.revoke_key(conn, revoked.id)
         accounts.disable_partner(conn, carol.id)

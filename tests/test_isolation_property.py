@@ -31,8 +31,8 @@ from hypothesis.stateful import (
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath import db
-from crosspath.missions import set_status
+from crosspath.missions.review import set_status
+from crosspath.store.transaction import transaction
 from tests.conftest import BASE_PATHS, Partner, error_of, make_partner
 
 STEPS = int(os.environ.get("CROSSPATH_STATEFUL_STEPS", "2000"))
@@ -389,7 +389,7 @@ class TwoPartners(RuleBasedStateMachine):
     def operator_sets_status(self, mission: Ref, status: str) -> None:
         """What `crosspath missions set-status` does: publish, close or reopen."""
         self.count.steps += 1
-        with db.transaction(self.engine, write=True) as conn:
+        with transaction(self.engine, write=True) as conn:
             result = msgspec.to_builtins(set_status(conn, mission.id, status))
         records = self.missions[mission.owner]
         before = records[mission.id]

@@ -10,7 +10,9 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath import db, references
+from crosspath.references import schema as reference_schema
+from crosspath.references import service as references
+from crosspath.store.transaction import transaction
 from tests.conftest import (
     Partner,
     create_company,
@@ -67,9 +69,9 @@ def rejected(response: httpx.Response, status: int = 400) -> str:
 
 def retire_languages_except(engine: Engine, *kept: str) -> None:
     """What an operator does by loading a `replace` file that no longer lists the others."""
-    values = [references.ReferenceItem(code, code.upper()) for code in kept]
-    with db.transaction(engine, write=True) as conn:
-        references.load(conn, references.ReferenceFile("languages", "replace", values))
+    values = [reference_schema.ReferenceItem(code, code.upper()) for code in kept]
+    with transaction(engine, write=True) as conn:
+        references.load(conn, reference_schema.ReferenceFile("languages", "replace", values))
 
 
 # Create

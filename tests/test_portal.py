@@ -17,10 +17,13 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath import access_requests, db, references
-from crosspath.access_form import form_token
-from crosspath.app import create_app
+from crosspath.access import service as access_requests
+from crosspath.access.routes import form_token
+from crosspath.api.app import create_app
+from crosspath.references import schema as reference_schema
+from crosspath.references import service as references
 from crosspath.settings import Settings, SettingsError
+from crosspath.store.transaction import transaction
 from tests.conftest import BASE_PATHS, SECRET, Partner, company_body, error_of
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
@@ -46,7 +49,7 @@ def form_fields(opened_seconds_ago: int = 60, **overrides: str) -> dict[str, str
 
 
 def stored(engine: Engine) -> list[access_requests.AccessRequest]:
-    with db.transaction(engine) as conn:
+    with transaction(engine) as conn:
         return access_requests.list_requests(conn)
 
 
@@ -195,15 +198,15 @@ def test_the_field_mapping_shows_every_kind_with_codes_and_labels(
 def test_the_field_mapping_offers_exactly_what_the_api_accepts(
     client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
 ) -> None:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         references.load(
             conn,
-            references.ReferenceFile(
+            reference_schema.ReferenceFile(
                 kind="sectors",
                 mode="replace",
                 values=[
-                    references.ReferenceItem("software", "Software & Internet"),
-                    references.ReferenceItem("biotech", "Biotechnology"),
+                    reference_schema.ReferenceItem("software", "Software & Internet"),
+                    reference_schema.ReferenceItem("biotech", "Biotechnology"),
                 ],
             ),
         )
@@ -253,7 +256,7 @@ def test_the_field_mapping_filters_by_kind(
 def test_a_long_kind_is_paged_and_every_value_can_be_reached(
     client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
 ) -> None:
-    with db.transaction(engine) as conn:
+    with transaction(engine) as conn:
         languages = [item.code for item in references.current(conn, "languages")]
     overview = client.get("/field-mapping").text
     assert len(codes_on(overview) & set(languages)) == 50

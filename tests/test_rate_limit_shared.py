@@ -15,7 +15,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath.app import create_app
+from crosspath.api.app import create_app
 from crosspath.settings import Settings
 from tests.conftest import Partner, error_of
 from tests.test_server import issue_key, start, stop

@@ -9,9 +9,11 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine, select
 
-from crosspath import db, references
 from crosspath.errors import FieldErrors
-from crosspath.references import ReferenceFile, ReferenceItem
+from crosspath.references import service as references
+from crosspath.references.schema import ReferenceFile, ReferenceItem
+from crosspath.store import tables
+from crosspath.store.transaction import transaction
 from tests.conftest import Partner, create_company, error_of
 
 KINDS = ["sectors", "locations", "languages", "positions", "company_sizes"]
@@ -38,13 +40,13 @@ def codes(client: TestClient[Any], base: str, partner: Partner, kind: str) -> li
 
 
 def load(engine: Engine, kind: str, mode: str, values: list[ReferenceItem]) -> dict[str, int]:
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         return references.load(conn, ReferenceFile(kind=kind, mode=mode, values=values))
 
 
 def stored_rows(engine: Engine, kind: str) -> dict[str, Any]:
     """Every row of a kind, retired ones included."""
-    table = db.reference_values
+    table = tables.reference_values
     with engine.connect() as conn:
         rows = conn.execute(select(table).where(table.c.kind == kind)).all()
     return {row.code: row for row in rows}
@@ -277,7 +279,7 @@ def test_install_defaults_leaves_loaded_sets_alone(
     client: TestClient[Any], base: str, engine: Engine, alice: Partner, bob: Partner
 ) -> None:
     load(engine, "sectors", "replace", [ReferenceItem("software", "Software")])
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         assert references.install_defaults(conn) == []
     assert codes(client, base, alice, "sectors") == ["software"]
     assert "fr" in codes(client, base, bob, "languages")

@@ -13,10 +13,12 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath import accounts, companies, db
-from crosspath.app import create_app
-from crosspath.gate import JsonLogFormatter
+from crosspath.accounts import service as accounts
+from crosspath.api.app import create_app
+from crosspath.api.logs import JsonLogFormatter
+from crosspath.companies import service as companies
 from crosspath.settings import PLACEHOLDER_SECRET, Settings, SettingsError
+from crosspath.store.transaction import transaction
 from tests.conftest import Partner, company_body, error_of
 from tests.test_server import CROSSPATH, issue_key, start, stop
 
@@ -55,7 +57,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(
     client: TestClient[Any], alice: Partner, bob: Partner, engine: Engine
 ) -> None:
     def last_used() -> str | None:
-        with db.transaction(engine) as conn:
+        with transaction(engine) as conn:
             return next(k for k in accounts.list_keys(conn, alice.id)).last_used_at
 
     assert client.get("/partners/v1/companies", headers=alice.headers).status_code == 200

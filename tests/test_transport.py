@@ -17,10 +17,11 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 
-from crosspath import accounts, db
-from crosspath.app import create_app
-from crosspath.gate import JsonLogFormatter
+from crosspath.accounts import service as accounts
+from crosspath.api.app import create_app
+from crosspath.api.logs import JsonLogFormatter
 from crosspath.settings import Settings
+from crosspath.store.transaction import transaction
 from tests.conftest import (
     Partner,
     company_body,
@@ -732,7 +733,7 @@ def test_a_key_never_reaches_the_log(
         f"{base}/companies", json={"name": alice.key, "bogus": bob.key}, headers=bob.headers
     )
     client.post(f"{base}/companies", content=alice.key.encode(), headers=json_headers(bob))
-    with db.transaction(engine, write=True) as conn:
+    with transaction(engine, write=True) as conn:
         accounts.revoke_key(conn, alice.key_id)
     client.get(f"{base}/companies", headers=alice.headers)
     lines = logged.lines()

@@ -1,0 +1,1 @@
+"""Partner accounts and their API keys."""

@@ -1,0 +1,108 @@
+"""The application: composes the features under both partner base paths, behind the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from os import PathLike
+from pathlib import Path
+from typing import Any, cast
+
+from litestar import Litestar, Router, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Server
+from litestar.static_files import create_static_files_router
+from sqlalchemy import Engine, text
+
+from crosspath.access import routes as access
+from crosspath.accounts import keys
+from crosspath.api import openapi
+from crosspath.api.deps import EngineDep, provide_caller, provide_engine
+from crosspath.api.edge import ASGIApp, Edge
+from crosspath.api.errors import handle_exception
+from crosspath.api.logs import configure_logging
+from crosspath.api.ratelimit import make_limiter
+from crosspath.companies.routes import ROUTES as COMPANY_ROUTES
+from crosspath.errors import MAX_BODY_BYTES
+from crosspath.missions.routes import ROUTES as MISSION_ROUTES
+from crosspath.portal import pages as portal
+from crosspath.references.routes import ROUTES as REFERENCE_ROUTES
+from crosspath.settings import Settings
+from crosspath.store.engine import make_engine
+from crosspath.store.transaction import read
+
+PARTNER_ROUTES = [*COMPANY_ROUTES, *MISSION_ROUTES, *REFERENCE_ROUTES]
+STATIC: list[Path | PathLike[Any] | str] = [
+    Path(portal.__file__).parent / "static",
+    Path(openapi.__file__).parent / "static",
+]
+
+
+@get("/healthz", tags=["Operations"], summary="Liveness")
+async def healthz() -> dict[str, str]:
+    """The process is alive. Never waits for the database."""
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["Operations"], summary="Readiness")
+async def readyz(engine: EngineDep) -> dict[str, str]:
+    """The database is reachable."""
+    await read(engine, lambda conn: conn.execute(text("SELECT 1")))
+    return {"status": "ready"}
+
+
+def build_litestar(
+    settings: Settings, engine: Engine, on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+) -> Litestar:
+    dependencies = {
+        "caller": Provide(provide_caller, sync_to_thread=False),
+        "engine": Provide(provide_engine, sync_to_thread=False),
+        "portal": Provide(portal.provide_portal, sync_to_thread=False),
+    }
+    pages = portal.Portal(settings)
+    return Litestar(
+        route_handlers=[
+            Router("/partners/v1", route_handlers=PARTNER_ROUTES),
+            Router("/partners/hunteron/v1", route_handlers=PARTNER_ROUTES, include_in_schema=False),
+            healthz,
+            readyz,
+            openapi.docs_page,
+            *portal.ROUTES,
+            *access.ROUTES,
+            create_static_files_router("/static", directories=STATIC, include_in_schema=False),
+        ],
+        dependencies=dependencies,
+        exception_handlers={Exception: handle_exception},
+        request_max_body_size=MAX_BODY_BYTES,
+        state=State({"engine": engine, "portal": pages}),
+        openapi_config=OpenAPIConfig(
+            title="CrossPath Recruitment API",
+            version="1.0.0",
+            description=openapi.DESCRIPTION,
+            servers=[Server(url="/")],
+            use_handler_docstrings=True,
+            path="/openapi.json",
+            render_plugins=[openapi.DocumentPlugin()],
+        ),
+        logging_config=None,
+        on_shutdown=[*on_shutdown, pages.limiter.close],
+    )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Any:
+    """The ASGI application: the Litestar app behind the edge."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    engine = engine or make_engine(settings.database_url, settings.db_pool_size)
+    limiter = make_limiter(settings.redis_url, settings.rate_limit, settings.rate_limit_window)
+    app = build_litestar(settings, engine, on_shutdown=[limiter.close])
+    return Edge(
+        cast(ASGIApp, app),
+        engine,
+        limiter,
+        authenticate=partial(keys.authenticate, engine, settings.secret_key),
+        needs_touch=keys.needs_touch,
+        touch=partial(keys.touch_key, engine),
+    )

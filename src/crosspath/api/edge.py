@@ -1,0 +1,174 @@
+"""The front door of every request, around the Litestar app.
+
+It runs before routing, so that under a partner base path a request without a valid key gets
+401 whatever else is wrong with it, unknown routes included. In order: request id, early 413,
+authentication (401), rate limit (429); then the app; then security and rate-limit headers and
+one JSON access-log line. `HEAD` is answered as `GET` without the body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from crosspath.api.errors import send_error
+from crosspath.api.ratelimit import Limiter
+from crosspath.caller import Caller
+from crosspath.errors import (
+    MAX_BODY_BYTES,
+    AppError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    too_many_requests,
+)
+from crosspath.store.transaction import run_sync
+
+PARTNER_BASE_PATHS = ("/partners/v1", "/partners/hunteron/v1")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Authenticate = Callable[[str | None], Caller | None]
+Touch = Callable[[Caller], None]
+NeedsTouch = Callable[[Caller], bool]
+
+access_log = logging.getLogger("crosspath.access")
+log = logging.getLogger("crosspath.edge")
+
+
+def is_partner_path(path: str) -> bool:
+    return any(path == base or path.startswith(base + "/") for base in PARTNER_BASE_PATHS)
+
+
+class Edge:
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine: Engine,
+        limiter: Limiter,
+        authenticate: Authenticate,
+        needs_touch: NeedsTouch,
+        touch: Touch,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.limiter = limiter
+        self.authenticate = authenticate
+        self.needs_touch = needs_touch
+        self.touch = touch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers, authorizations = _headers(scope)
+        request_id = headers.get("x-request-id", "")
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        partner = is_partner_path(scope["path"])
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
+        extra = [("x-request-id", request_id), ("x-content-type-options", "nosniff")]
+        if partner:
+            extra.append(("cache-control", "no-store"))
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                kept = [
+                    (k, v)
+                    for k, v in message.get("headers", ())
+                    if not (partner and k.lower() == b"cache-control")
+                ]
+                message = {
+                    **message,
+                    "headers": kept + [(k.encode(), v.encode()) for k, v in extra],
+                }
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            refusal = (
+                await self._refusal(headers, authorizations, state, extra) if partner else None
+            )
+            if refusal is not None:
+                await send_error(send_with_headers, refusal)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        finally:
+            caller = state.get("caller")
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "partner_id": caller.partner_id if caller else None,
+                    "method": "HEAD" if head else scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+
+    async def _refusal(
+        self,
+        headers: dict[str, str],
+        authorizations: int,
+        state: dict[str, Any],
+        extra: list[tuple[str, str]],
+    ) -> AppError | None:
+        """Why a partner request stops here, or None to go on."""
+        length = headers.get("content-length", "")
+        if length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return PayloadTooLarge()
+        if authorizations != 1:  # none, or several that could name different partners
+            return Unauthorized()
+        try:
+            caller = await run_sync(
+                self.engine, self.authenticate, headers.get("authorization"), inline=True
+            )
+        except (SQLAlchemyError, ServiceUnavailable) as exc:
+            log.error("authentication failed, database unavailable: %s", exc)
+            return ServiceUnavailable()
+        if caller is None:
+            return Unauthorized()
+        state["caller"] = caller
+        decision = await self.limiter.check(caller.key_id)
+        extra.extend((name.lower(), value) for name, value in decision.headers().items())
+        if not decision.allowed:
+            limiter = self.limiter
+            return TooManyRequests(too_many_requests(limiter.limit, limiter.window, decision.reset))
+        if self.needs_touch(caller):
+            try:
+                await run_sync(self.engine, self.touch, caller)
+            except (SQLAlchemyError, ServiceUnavailable) as exc:  # a hint for operators only
+                log.warning("last use of key %s not recorded: %s", caller.key_id, exc)
+        return None
+
+
+def _headers(scope: Scope) -> tuple[dict[str, str], int]:
+    """The request's headers by lower-case name, and how many `Authorization` headers it has."""
+    headers: dict[str, str] = {}
+    authorizations = 0
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        authorizations += name == "authorization"
+        headers[name] = raw_value.decode("latin-1")
+    return headers, authorizations

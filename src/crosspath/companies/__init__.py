@@ -1,0 +1,1 @@
+"""Companies: the employers a partner recruits for."""

@@ -1,0 +1,1 @@
+"""Missions: the job descriptions (JDs) partners want filled, and CrossPath's review."""

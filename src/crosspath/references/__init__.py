@@ -1,0 +1,1 @@
+"""Reference values: the accepted codes, their defaults, and operators' files."""

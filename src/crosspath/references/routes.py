@@ -1,0 +1,46 @@
+"""The reference values' routes. Each answer is a whole current set: they are not paged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get
+from litestar.params import FromPath
+
+from crosspath.api.deps import EngineDep, no_query
+from crosspath.errors import NotFound
+from crosspath.references import service
+from crosspath.references.schema import KINDS, ReferenceItem
+from crosspath.store.transaction import read_many
+
+
+class ReferencePage(msgspec.Struct):
+    data: list[ReferenceItem]
+
+
+@get("/references", tags=["References"], summary="All reference values")
+async def get_references(
+    request: Request[Any, Any, Any], engine: EngineDep
+) -> dict[str, list[ReferenceItem]]:
+    """Every accepted reference value, by kind: the codes to send in companies and missions.
+    The answer is the whole set (not paged)."""
+    no_query(request)
+    return await read_many(engine, service.all_current)
+
+
+@get("/references/{kind:str}", tags=["References"], summary="One reference set")
+async def get_reference_kind(
+    request: Request[Any, Any, Any], kind: FromPath[str], engine: EngineDep
+) -> ReferencePage:
+    """The accepted values of one kind: sectors, locations, languages, positions or
+    company_sizes. The answer is the whole set (not paged)."""
+    if kind not in KINDS:
+        raise NotFound(
+            f"There is no reference set named {kind!r}; the sets are: {', '.join(KINDS)}."
+        )
+    no_query(request)
+    return ReferencePage(data=await read_many(engine, service.current, kind))
+
+
+ROUTES = [get_references, get_reference_kind]

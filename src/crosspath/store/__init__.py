@@ -1,0 +1,1 @@
+"""Storage: the engine, the tables, the transaction scope and the migrations."""

@@ -1,0 +1,66 @@
+"""The engine: SQLite as the embedded default, PostgreSQL to scale out, and what an outage is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy.exc
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+SQLITE_BUSY_TIMEOUT = 30  # seconds a SQLite writer waits for another to finish
+CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
+STATEMENT_TIMEOUT_MS = 10_000  # the server stops a statement running longer
+
+
+def make_engine(
+    database_url: str, pool_size: int = 10, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
+) -> Engine:
+    """An engine; on PostgreSQL the server stops a statement after `statement_timeout_ms`
+    (0: never, for bulk loads)."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    # No pre-ping: it would add a round trip to every request. A connection found dead fails
+    # its request with a 503, and SQLAlchemy then discards every pooled connection, so the
+    # pool heals by itself after an outage.
+    connect_args: dict[str, Any] = {}
+    if database_url.startswith("postgresql"):
+        connect_args = {
+            "connect_timeout": CONNECT_TIMEOUT,
+            "options": f"-c statement_timeout={statement_timeout_ms}",
+        }
+    return create_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=10,
+        connect_args=connect_args,
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the sqlite3 module so writes can BEGIN IMMEDIATE:
+    # a writer then waits for the lock up front instead of failing on upgrade.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a power loss
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("crosspath_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database cannot be reached (down, restarting, or no pooled connection in time)."""
+    if isinstance(exc, OperationalError | InterfaceError | sqlalchemy.exc.TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

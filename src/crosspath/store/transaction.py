@@ -1,0 +1,109 @@
+"""The one transaction scope of a request or a CLI command, and where database work runs.
+
+A read of a local SQLite file runs inline on the event loop: it is shorter than a thread hop.
+Everything else (writes, and every round trip to a networked database) leaves the loop for a
+thread, and the request stops waiting after `DB_TIMEOUT` seconds with a 503, so that a
+database that hangs never stops a worker: `/healthz` and other partners' calls go on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import anyio
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from crosspath.errors import ServiceUnavailable
+from crosspath.store.engine import SQLITE_BUSY_TIMEOUT
+
+T = TypeVar("T")
+DB_TIMEOUT = 10.0  # seconds a request waits for the database before it answers 503
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """Committed on success, else rolled back. Services never commit: this is the one place."""
+    with _one_writer(engine, write), engine.connect() as conn:
+        conn = conn.execution_options(crosspath_write=write)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read that is one statement, run without a transaction around it.
+
+    One statement is atomic and consistent on its own; on PostgreSQL the BEGIN and COMMIT
+    around it would be two more round trips. Not for writes, nor for reads of several
+    statements: those use `transaction`.
+    """
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def run_sync(engine: Engine, work: Callable[..., T], *args: Any, inline: bool = False) -> T:
+    """`work(*args)` in a thread within DB_TIMEOUT seconds; inline for a SQLite read."""
+    if inline and engine.dialect.name == "sqlite":
+        return work(*args)
+    with anyio.move_on_after(DB_TIMEOUT) as scope:
+        return await anyio.to_thread.run_sync(work, *args, abandon_on_cancel=True)
+    assert scope.cancelled_caught
+    raise ServiceUnavailable()
+
+
+async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
+    """`work(conn, *args)`, a read of one statement."""
+
+    def scoped() -> T:
+        with one_statement(engine) as conn:
+            return work(conn, *args)
+
+    return await run_sync(engine, scoped, inline=True)
+
+
+async def write(engine: Engine, work: Callable[..., T], *args: Any) -> T:
+    """`work(conn, *args)` in a write transaction."""
+
+    def scoped() -> T:
+        with transaction(engine, write=True) as conn:
+            return work(conn, *args)
+
+    return await run_sync(engine, scoped)
+
+
+async def read_many(engine: Engine, work: Callable[..., T], *args: Any) -> T:
+    """`work(conn, *args)` in a read transaction (several statements, one snapshot)."""
+
+    def scoped() -> T:
+        with transaction(engine) as conn:
+            return work(conn, *args)
+
+    return await run_sync(engine, scoped, inline=True)
+
+
+_WRITERS: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def _one_writer(engine: Engine, write: bool) -> Iterator[None]:
+    """On SQLite, the writers of this process take turns on a lock before BEGIN IMMEDIATE.
+
+    SQLite has one writer at a time, and a writer that finds the file locked polls it with
+    growing sleeps (the busy timeout): under concurrent writes the threads of one worker spent
+    most of their time asleep (bench/). A lock hands over at once; writers of other processes
+    still meet at the file lock. Past the busy timeout it gives up and lets SQLite decide.
+    """
+    if not write or engine.dialect.name != "sqlite":
+        yield
+        return
+    lock = _WRITERS.setdefault(str(engine.url), threading.Lock())
+    acquired = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT)
+    try:
+        yield
+    finally:
+        if acquired:
+            lock.release()
