@@ -5,12 +5,16 @@ server as the app. What it does is what any implementation must do:
 
 - both: read the `Authorization` header, hash the key (HMAC-SHA256, as the app stores it) and
   find an active key of an enabled partner; 401 otherwise;
-- `GET /partners/v1/missions[?cursor=...]`: one keyset page of 20 of the partner's missions as
-  the app's JSON (`{"data": [...], "next_cursor": ...}`);
+- `GET /partners/v1/missions[?cursor=...]`: check that the cursor holds a mission id, one
+  keyset page of 20 of the partner's missions as the app's JSON (`{"data": [...],
+  "next_cursor": ...}`);
 - `POST /partners/v1/missions`: decode and validate the body (types, lengths, enums, ranges,
-  no unknown fields), sanitise the HTML description with nh3 as the app does, check the
-  reference codes and the company's owner in the database, give it a ULID, insert it in one
-  write transaction (a duplicate external_id is a 409), answer 201 with the mission.
+  ISO 4217 currencies, no unknown fields), sanitise the HTML description with nh3 as the app
+  does, check the reference codes and the company's owner in the database, give it a ULID,
+  insert it in one write transaction (a duplicate external_id is a 409), answer 201 with the
+  mission.
+
+bench/run.py checks all of this against the app before it measures (`check_same_work`).
 
 What it leaves out is what the app adds on top: error messages naming every problem, request
 ids, rate limiting, access logs, OpenAPI, the alias base path, PATCH and the other routes.
@@ -39,6 +43,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 import nh3
+import pycountry
 
 from crosspath.fields import HTML_TAGS
 from crosspath.ids import new_id  # the same ULIDs as the app: part of the work, not framework
@@ -71,6 +76,8 @@ INSERT = (
 KEY = re.compile(r"(?i:apikey|bearer) +(Recruitment-[A-Za-z0-9]{32})")
 LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MISSION_ID = re.compile(r"msn_[0-9A-HJKMNP-TV-Z]{26}")  # the app's ids: a prefix and a ULID
+CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)  # the app's list
 
 Line = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -79,7 +86,7 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 class Salary(msgspec.Struct, forbid_unknown_fields=True):
     min: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
     max: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
-    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+    currency: str  # an ISO 4217 code, checked (and upper-cased) by clean()
     period: Literal["year", "month", "day", "hour"]
 
 
@@ -158,8 +165,12 @@ def clean(body: bytes) -> NewMission:
     lines = (new.title, new.position, new.location, new.external_id or "", *new.languages)
     if any(LINE.search(text) for text in lines) or TEXT.search(new.description):
         raise Refused(400, "control characters are not allowed")
-    if new.salary is not None and new.salary.min > new.salary.max:
-        raise Refused(400, "salary.min must not be greater than salary.max")
+    if new.salary is not None:
+        if new.salary.min > new.salary.max:
+            raise Refused(400, "salary.min must not be greater than salary.max")
+        new.salary.currency = new.salary.currency.strip().upper()
+        if new.salary.currency not in CURRENCIES:
+            raise Refused(400, "salary.currency must be an ISO 4217 currency code")
     if len(set(new.languages)) != len(new.languages):
         raise Refused(400, "languages must not contain duplicates")
     new.title = new.title.strip()
@@ -195,7 +206,7 @@ def cursor_id(query: bytes) -> str:
         after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Refused(400, "cursor is not valid") from None
-    if not after.startswith("msn_"):
+    if not MISSION_ID.fullmatch(after):
         raise Refused(400, "cursor is not valid")
     return after
 

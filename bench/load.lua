@@ -1,8 +1,11 @@
--- wrk script of the benchmark scenarios: wrk -s bench/load.lua URL -- SCENARIO DATA_FILE RUN
+-- wrk script of the benchmark scenarios: wrk -s bench/load.lua URL -- SCENARIO DATA_FILE RUN SEED
 --   SCENARIO  list | get | create | patch | mixed
 --   DATA_FILE a Lua file written by bench/run.py that returns {key=, companies={}, missions={},
 --             descriptions={}}: the seeded partner's key, company ids, mission ids, JDs
---   RUN       a tag unique to this run, so that created external ids never collide
+--   RUN       a tag unique to this invocation, so that created external ids never collide
+--   SEED      an integer seeding the random picks (ids, cursors, JDs); each wrk thread mixes
+--             in its own number, so threads and invocations send different sequences, and the
+--             same SEED sends the same sequences again
 local scenario, data, run
 local counter = 0
 local base = "/partners/v1/missions"
@@ -41,7 +44,7 @@ end
 
 local function new_mission()
   counter = counter + 1
-  return '{"external_id":"' .. run .. "-" .. counter .. '",'
+  return '{"external_id":"' .. run .. "-" .. thread_number .. "-" .. counter .. '",'
     .. '"company_id":"' .. pick(data.companies) .. '",'
     .. '"title":"Senior Backend Engineer ' .. counter .. '",'
     .. '"description":' .. json_string(pick(data.descriptions)) .. ","
@@ -52,7 +55,8 @@ end
 
 local function change()
   counter = counter + 1
-  return '{"title":"Backend Engineer, platform ' .. run .. "-" .. counter .. '",'
+  return '{"title":"Backend Engineer, platform ' .. run .. "-" .. thread_number .. "-" .. counter
+    .. '",'
     .. '"salary":{"min":' .. (50000 + counter % 1000) .. ',"max":90000,"currency":"EUR",'
     .. '"period":"year"}}'
 end
@@ -91,10 +95,25 @@ function requests.mixed()
   return requests.patch()
 end
 
+-- setup() runs in wrk's main Lua state, once per thread before that thread's init(): it hands
+-- each thread its number (1, 2, ...), a global of the thread's own state.
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+
 function init(args)
   scenario, run = args[1], args[3]
   data = dofile(args[2])
-  math.randomseed(tonumber(run:match("%d+")) or os.time())
+  local seed = tonumber(args[4])
+  if not seed or seed ~= math.floor(seed) or seed < 0 or seed >= 2 ^ 32 then
+    error("SEED must be an integer from 0 to 2^32 - 1, not " .. tostring(args[4]))
+  end
+  thread_number = thread_number or 1
+  -- Exact in a double for any SEED and up to 2^21 threads: one distinct seed per pair.
+  math.randomseed(thread_number * 2 ^ 32 + seed)
   wrk.headers["Authorization"] = "Apikey " .. data.key
   wrk.headers["Content-Type"] = "application/json"
   if not requests[scenario] then

@@ -5,8 +5,10 @@
     .venv/bin/python bench/run.py --help
 
 For each engine it seeds a database (bench/seed.py), starts the app and the bare reference
-(bench/bare.py) under the same server, one worker each, pinned to core 0, and loads them with
-`wrk -t1 -c64` pinned to core 1 (bench/load.lua), each scenario after a warm-up. Every figure
+(bench/bare.py) under the same server, one worker each, pinned to core 0 (with scripts/bench's
+throwaway PostgreSQL), checks that they do the same work, and loads them with `wrk -t1 -c64`
+pinned to core 1 (bench/load.lua), each scenario after a warm-up, every wrk invocation with
+its own seed (`--seed` repeats a run's request sequences). Every figure
 that depends on the machine is printed next to a ratio measured in the same run, since the
 absolute numbers move with whatever else the machine is doing. Results go to bench/results/.
 """
@@ -14,11 +16,13 @@ absolute numbers move with whatever else the machine is doing. Results go to ben
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +60,36 @@ def cores() -> tuple[list[str], list[str]]:
     if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
         return [], []
     return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
+
+
+def postgres_cores(postgres_url: str) -> set[int] | None:
+    """The cores the PostgreSQL server's processes may run on (a backend's affinity, which it
+    inherits from the server), or None when that server is not a process of this machine."""
+    import psycopg
+
+    with psycopg.connect(seed.postgres_conninfo(postgres_url), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        pid = int(row[0]) if row else 0
+        if _read(f"/proc/{pid}/comm").strip() != "postgres":
+            return None  # another machine's (or another container's) process
+        try:
+            return os.sched_getaffinity(pid)
+        except OSError:
+            return None
+
+
+def describe_postgres_cores(cpus: set[int] | None) -> str:
+    if cpus is None:
+        return "PostgreSQL server not on this machine: not pinned by the benchmark"
+    where = f"core{'s' if len(cpus) > 1 else ''} {','.join(str(cpu) for cpu in sorted(cpus))}"
+    servers, generator = cores()
+    if not servers:
+        return f"PostgreSQL server on {where} (no pinning)"
+    if cpus == {int(servers[-1])}:
+        return f"PostgreSQL server on {where}, with the servers under test"
+    if int(generator[-1]) in cpus:
+        return f"PostgreSQL server on {where}: it takes from the load generator's core"
+    return f"PostgreSQL server on {where}"
 
 
 def machine() -> dict[str, str]:
@@ -264,20 +299,31 @@ class Settings:
     connections: int
     profile_folder: Path | None = None
     profile_prefix: str = ""
+    seed: int = 0
     runs: int = 0
+
+
+def invocation_seed(seed_value: int, run: int, phase: str) -> int:
+    """The seed of one wrk invocation: a function of the run's seed, the run's number and the
+    phase (warm-up or measured), so that no two invocations send the same request sequence and
+    the same `--seed` sends the same sequences again."""
+    return random.Random(f"{seed_value}/{run}/{phase}").randrange(2**32)
 
 
 def load(settings: Settings, server: Server, scenario: str, profile: str | None = None) -> Load:
     settings.runs += 1
-    tag = f"r{settings.runs}x{random.randrange(10**6)}"
 
-    def wrk(seconds: int) -> list[str]:
+    def wrk(seconds: int, phase: str) -> list[str]:
+        # The tag keeps created external ids apart (one database serves several invocations);
+        # the seed makes this invocation's request sequence its own.
+        tag = f"r{settings.runs}{phase}"
+        seed_value = invocation_seed(settings.seed, settings.runs, phase)
         return [*cores()[1], "wrk", "-t1", f"-c{settings.connections}", f"-d{seconds}s",
                 "--timeout", "10s", "--latency", "-s", str(LOAD), server.url, "--",
-                scenario, str(server.data), f"{tag}w{seconds}"]  # fmt: skip
+                scenario, str(server.data), tag, str(seed_value)]  # fmt: skip
 
     if settings.warmup:
-        subprocess.run(wrk(settings.warmup), check=True, capture_output=True)
+        subprocess.run(wrk(settings.warmup, "w"), check=True, capture_output=True)
     sampler = None
     if profile and settings.profile_folder is not None:
         sampler = subprocess.Popen(
@@ -285,7 +331,7 @@ def load(settings: Settings, server: Server, scenario: str, profile: str | None 
              str(max(settings.duration - 1, 1))],
             stdout=(settings.profile_folder / f"{settings.profile_prefix}{profile}.txt").open("w"),
         )  # fmt: skip
-    output = subprocess.run(wrk(settings.duration), check=True, capture_output=True, text=True)
+    output = subprocess.run(wrk(settings.duration, "m"), check=True, capture_output=True, text=True)
     if sampler is not None:
         sampler.wait()
     result = parse_wrk(output.stdout)
@@ -318,6 +364,7 @@ class EngineResult:
     extra: dict[str, Load] = field(default_factory=dict)
     growth: dict[int, Load] = field(default_factory=dict)
     datapath: list[tuple[str, float, float, float]] = field(default_factory=list)
+    database_cores: str = ""  # where PostgreSQL ran, as the report says it
 
 
 def write_data(seeded: seed.Seeded, path: Path) -> None:
@@ -328,40 +375,236 @@ def write_data(seeded: seed.Seeded, path: Path) -> None:
         return "{" + ", ".join(json.dumps(item) for item in items) + "}"
 
     descriptions = "{" + ", ".join(f"[==[{seed.jd(rng)}]==]" for _ in range(32)) + "}"
-    # Pages after the last 20 missions would be short: leave those out of the cursors.
-    missions = seeded.mission_ids[:-2] or seeded.mission_ids
+    missions = load_mission_ids(seeded)
     path.write_text(
         f"return {{key={json.dumps(seeded.key)}, companies={strings(seeded.company_ids)}, "
         f"missions={strings(missions)}, descriptions={descriptions}}}\n"
     )
 
 
-def check_same_work(app: Server, bare: Server, seeded: seed.Seeded) -> None:
-    """Before measuring: the bare reference answers what the app answers."""
-    headers = {"Authorization": f"Apikey {seeded.key}", "Content-Type": "application/json"}
+# The same-work check
 
-    def call(server: Server, method: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{server.url}/partners/v1/missions", method=method, headers=headers,
-            data=json.dumps(body).encode() if body else None,
-        )  # fmt: skip
+BARE_SCENARIOS = ("list", "create")  # the scenarios also loaded on the bare contenders
+PATH = "/partners/v1/missions"
+VOLATILE = ("id", "created_at", "updated_at")  # a new mission's differ from server to server
+MISSION_ID = re.compile(r"msn_[0-9A-HJKMNP-TV-Z]{26}")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+UNSAFE = (
+    '<p onclick="steal()">Apply <a href="javascript:steal()">here</a> or '
+    '<a href="https://example.com/jobs" target="_blank">there</a>.</p>'
+    "<script>steal()</script><img src=x onerror=steal()><style>p{}</style>"
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request of the check, sent alike to the app and to each bare contender.
+
+    `compare`: "same" (status and body equal), "created" (a new mission: equal but for its id
+    and timestamps, which must still have the app's shape), "new" (a page of new missions,
+    compared the same way) or "refused" (the same error status, an `{"error": ...}` body).
+    """
+
+    scenario: str
+    what: str
+    method: str
+    path: str
+    status: int  # what the app must answer, so that two equal failures do not pass
+    compare: str = "same"
+    body: dict[str, Any] | None = None
+    key: str | None = ""  # "": the seeded partner's key; None: no Authorization header
+
+
+def cursor_of(mission_id: str) -> str:
+    """A list cursor, encoded as the app (and bench/load.lua) encode it."""
+    return base64.urlsafe_b64encode(mission_id.encode()).decode().rstrip("=")
+
+
+def load_mission_ids(seeded: seed.Seeded) -> list[str]:
+    """The mission ids handed to bench/load.lua (its get and patch ids, its list cursors)."""
+    # Pages after the last 20 missions would be short: leave those out of the cursors.
+    return seeded.mission_ids[:-2] or seeded.mission_ids
+
+
+def load_body(seeded: seed.Seeded, external_id: str) -> dict[str, Any]:
+    """A new mission shaped like bench/load.lua's, its JD with markup the sanitiser removes."""
+    return {
+        "external_id": external_id, "company_id": seeded.company_ids[0],
+        "title": "  Senior Backend Engineer 1  ",
+        "description": UNSAFE + seed.jd(random.Random(11)),
+        "position": "software_engineering", "location": "fr-paris", "languages": ["fr", "en"],
+        "contract_type": "permanent", "remote_policy": "hybrid", "experience_years_min": 3,
+        "salary": {"min": 55000, "max": 70000, "currency": "EUR", "period": "year"},
+        "openings": 1,
+    }  # fmt: skip
+
+
+def same_work_probes(seeded: seed.Seeded, next_cursor: str) -> list[Probe]:
+    """The requests of every scenario loaded on the bare reference, and its refusals."""
+    ids = load_mission_ids(seeded)
+    body = load_body(seeded, "check-load")
+    salary = body["salary"]
+    required = {name: body[name] for name in ("company_id", "title", "position", "location")}
+    required["description"] = "<p>Checks <b>things</b>.</p>"
+
+    def changed(**fields: Any) -> dict[str, Any]:
+        return body | {"external_id": "check-refused"} | fields
+
+    after_newest = f"{PATH}?cursor={cursor_of(seeded.last_mission_id)}"
+    return [
+        Probe("list", "the first page", "GET", PATH, 200),
+        *(Probe("list", f"the page after load cursor {n}", "GET",
+                f"{PATH}?cursor={cursor_of(ids[n])}", 200)
+          for n in sorted({len(ids) // 3, 2 * len(ids) // 3})),
+        Probe("list", "the page the first page's next_cursor names", "GET",
+              f"{PATH}?cursor={next_cursor}", 200),
+        Probe("list", "a cursor naming no mission", "GET",
+              f"{PATH}?cursor={cursor_of('msn_not-an-id')}", 400, "refused"),
+        Probe("list", "no API key", "GET", PATH, 401, "refused", key=None),
+        Probe("list", "an unknown API key", "GET", PATH, 401, "refused",
+              key="Recruitment-" + "0" * 32),
+        Probe("create", "a mission as the load sends it", "POST", PATH, 201, "created", body),
+        Probe("create", "only the required fields", "POST", PATH, 201, "created", required),
+        Probe("create", "a taken external_id", "POST", PATH, 409, "refused", body),
+        Probe("create", "an unknown field", "POST", PATH, 400, "refused", changed(colour="blue")),
+        Probe("create", "a value outside an enum", "POST", PATH, 400, "refused",
+              changed(remote_policy="sometimes")),
+        Probe("create", "salary.min above salary.max", "POST", PATH, 400, "refused",
+              changed(salary=salary | {"min": 80000})),
+        Probe("create", "a currency that is not ISO 4217", "POST", PATH, 400, "refused",
+              changed(salary=salary | {"currency": "ZZZ"})),
+        Probe("create", "a reference code not accepted", "POST", PATH, 400, "refused",
+              changed(location="xx-nowhere")),
+        Probe("create", "a company that is not the partner's", "POST", PATH, 400, "refused",
+              changed(company_id="cmp_" + "0" * 26)),
+        Probe("create", "the new missions read back (the page after the newest seeded one)",
+              "GET", after_newest if seeded.last_mission_id else PATH, 200, "new"),
+        Probe("create", "no API key", "POST", PATH, 401, "refused", body, key=None),
+    ]  # fmt: skip
+
+
+def ask(server: Server, probe: Probe, key: str) -> Answer:
+    headers = {"Content-Type": "application/json"}
+    if probe.key is not None:
+        headers["Authorization"] = f"Apikey {probe.key or key}"
+    data = None if probe.body is None else json.dumps(probe.body).encode()
+    request = urllib.request.Request(
+        f"{server.url}{probe.path}", data=data, headers=headers, method=probe.method
+    )
+    try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
+            text, status, location = response.read(), response.status, response.headers["Location"]
+    except urllib.error.HTTPError as error:
+        with error:
+            text, status, location = error.read(), error.code, None
+    try:
+        return Answer(status, json.loads(text), location)
+    except ValueError:
+        return Answer(status, text.decode(errors="replace"), location)
 
-    listed = call(app, "GET"), call(bare, "GET")
-    if listed[0] != listed[1]:
-        raise RuntimeError("the bare reference's list page differs from the app's")
-    body = {"company_id": seeded.company_ids[0], "title": "Check", "position": "data",
-            "description": "<p>Checks <b>things</b>.</p><script>x()</script>",
-            "location": "fr-paris", "languages": ["fr"], "external_id": "check",
-            "salary": {"min": 1, "max": 2, "currency": "EUR", "period": "year"}}  # fmt: skip
-    volatile = ("id", "created_at", "updated_at")
-    created = [call(server, "POST", body) for server in (app, bare)]
-    kept = [
-        (status, {k: v for k, v in data.items() if k not in volatile}) for status, data in created
-    ]
-    if kept[0] != kept[1]:
-        raise RuntimeError(f"the bare reference's create differs from the app's: {kept}")
+
+def differences(path: str, app: Any, bare: Any) -> list[str]:
+    """Where two JSON values differ, field by field."""
+    if isinstance(app, dict) and isinstance(bare, dict):
+        found = []
+        for name in [*app, *(name for name in bare if name not in app)]:
+            if name not in bare or name not in app:
+                found.append(f"{path}.{name}: only in the {'app' if name in app else 'bare'}")
+            else:
+                found += differences(f"{path}.{name}", app[name], bare[name])
+        return found
+    if isinstance(app, list) and isinstance(bare, list) and len(app) == len(bare):
+        pairs = enumerate(zip(app, bare, strict=True))
+        return [d for n, (a, b) in pairs for d in differences(f"{path}[{n}]", a, b)]
+    if app == bare and type(app) is type(bare):
+        return []
+    return [f"{path or 'body'}: app {_short(app)}, bare {_short(bare)}"]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else f"{text[:60]}… ({len(text)} characters)"
+
+
+def _new_mission(answer_body: Any, location: str | None, check_location: bool) -> Any:
+    """A new mission without the fields that differ from server to server, once their shape
+    is checked: an error string in their place when it is wrong."""
+    if not isinstance(answer_body, dict):
+        return answer_body
+    kept = {name: value for name, value in answer_body.items() if name not in VOLATILE}
+    mission_id = answer_body.get("id")
+    if not isinstance(mission_id, str) or not MISSION_ID.fullmatch(mission_id):
+        kept["id"] = f"not a mission id: {mission_id!r}"
+    for name in ("created_at", "updated_at"):
+        value = answer_body.get(name)
+        if not isinstance(value, str) or not TIMESTAMP.fullmatch(value):
+            kept[name] = f"not an RFC 3339 UTC timestamp: {value!r}"
+    if answer_body.get("created_at") != answer_body.get("updated_at"):
+        kept["updated_at"] = "not created_at"
+    if check_location and location != f"{PATH}/{mission_id}":
+        kept["Location"] = f"not {PATH}/{{id}}: {location!r}"
+    return kept
+
+
+def _comparable(probe: Probe, answer: Answer) -> Any:
+    if probe.compare == "created":
+        return _new_mission(answer.body, answer.location, check_location=True)
+    if probe.compare == "new" and isinstance(answer.body, dict):
+        data = answer.body.get("data")
+        if isinstance(data, list):
+            missions = [_new_mission(m, None, check_location=False) for m in data]
+            missions.sort(key=lambda m: json.dumps(m, sort_keys=True))
+            return answer.body | {"data": missions}
+    if probe.compare == "refused":
+        body = answer.body
+        good = isinstance(body, dict) and set(body) == {"error"} and isinstance(body["error"], str)
+        return 'an {"error": ...} body' if good else body
+    return answer.body
+
+
+def check_same_work(app: Server, bares: list[Server], seeded: seed.Seeded) -> None:
+    """Before measuring: each bare contender answers the requests of every scenario it is loaded
+    with (BARE_SCENARIOS) as the app does, field by field, so that a bare reference doing less
+    work than the app (fewer fields, no sanitising, no check, nothing stored) fails the run.
+    Every server gets the same requests in the same order, on its own copy of the database."""
+    first = ask(app, Probe("list", "the first page", "GET", PATH, 200), seeded.key)
+    next_cursor = first.body.get("next_cursor") if isinstance(first.body, dict) else None
+    probes = same_work_probes(seeded, next_cursor or "")
+    if unprobed := set(BARE_SCENARIOS) - {probe.scenario for probe in probes}:
+        raise RuntimeError(f"no same-work probe for {', '.join(sorted(unprobed))}")
+    answers = {
+        server.name: [ask(server, p, seeded.key) for p in probes] for server in [app, *bares]
+    }
+    problems = []
+    for n, probe in enumerate(probes):
+        expected = answers[app.name][n]
+        if expected.status != probe.status:
+            problems.append(
+                f"{probe.scenario}, {probe.what}: the app answers {expected.status}, "
+                f"not {probe.status}: {_short(expected.body)}"
+            )
+            continue
+        for bare in bares:
+            answer = answers[bare.name][n]
+            found = []
+            if answer.status != expected.status:
+                found.append(f"status: app {expected.status}, bare {answer.status}")
+            found += differences("", _comparable(probe, expected), _comparable(probe, answer))
+            problems += [f"{probe.scenario}, {probe.what}, {bare.name}: {d}" for d in found]
+    if problems:
+        shown = problems[:30] + ([f"… and {len(problems) - 30} more"] if len(problems) > 30 else [])
+        raise RuntimeError(
+            "the bare reference does not do the app's work:\n  " + "\n  ".join(shown)
+        )
+    names = ", ".join(bare.name for bare in bares)
+    log(f"same work: the app and {names} answer {len(probes)} requests alike")
 
 
 def run_engine(engine: str, args: argparse.Namespace, folder: Path) -> EngineResult:
@@ -387,11 +630,14 @@ def _run_engine(
     log(f"{engine}: seeding {args.rows:,} missions")
     base, base_seconds = _seed(databases, args.rows)
     result = EngineResult(engine, args.rows, args.growth, {args.rows: base_seconds})
+    if engine == "postgresql":
+        result.database_cores = describe_postgres_cores(postgres_cores(base.database_url))
+        log(f"{engine}: {result.database_cores}")
     big = None
     if args.growth:
         log(f"{engine}: seeding {args.growth:,} missions")
         big, result.seed_seconds[args.growth] = _seed(databases, args.growth)
-    settings = Settings(args.duration, args.warmup, args.connections)
+    settings = Settings(args.duration, args.warmup, args.connections, seed=args.seed)
     if args.profile:
         settings.profile_folder = args.out.parent
         settings.profile_prefix = f"{args.out.stem}-profile-"
@@ -429,7 +675,8 @@ def _run_engine(
     try:
         for server in servers.values():
             wait_ready(server)
-        check_same_work(servers["app"], servers["bare"], base)
+        bares = [server for name, server in servers.items() if name in ("bare", "asyncpg")]
+        check_same_work(servers["app"], bares, base)
         measure(engine, args, settings, servers, result)
     finally:
         for server in servers.values():
@@ -493,7 +740,8 @@ def report(results: list[EngineResult], args: argparse.Namespace, facts: dict[st
     pinning = "server on core 0, wrk on core 1" if cores()[0] else "no pinning (one core)"
     lines += [
         f"| set-up | one server worker (granian, ASGI); {pinning}; `wrk -t1 -c{args.connections}`, "
-        f"{args.warmup} s warm-up, {args.duration} s measured, median of {args.repeat} |",
+        f"{args.warmup} s warm-up, {args.duration} s measured, median of {args.repeat}; "
+        f"load seed {args.seed} (`--seed {args.seed}` sends the same requests again) |",
         "",
     ]
     for result in results:
@@ -512,6 +760,8 @@ def engine_section(result: EngineResult) -> list[str]:
         f"{rows:,} missions in {secs:.0f} s" for rows, secs in result.seed_seconds.items()
     )
     lines = [f"## {title}", "", f"Seeded: {seeded}.", ""]
+    if result.database_cores:
+        lines += [f"{result.database_cores}.", ""]
     lines += [
         "| scenario | req/s | bare req/s | × bare | p50 ms | p99 ms | p99/p50 | errors | RSS MB |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -634,6 +884,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the load's random picks (default: a new one, printed in the results); "
+        "the same seed sends the same request sequences again",
+    )
     parser.add_argument("--rows", type=int, default=10_000, help="missions in the database")
     parser.add_argument(
         "--growth",
@@ -663,6 +920,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.command = "scripts/bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.seed is None:
+        args.seed = secrets.randbelow(2**31)
     if args.smoke:
         args.duration, args.warmup, args.repeat = 1, 0, 1
         args.rows, args.growth = 400, 2_000 if args.growth else 0

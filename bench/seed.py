@@ -94,6 +94,7 @@ class Seeded:
     partner_id: str
     company_ids: list[str]
     mission_ids: list[str]
+    last_mission_id: str = ""  # the partner's newest mission: the page after it is empty
 
 
 def seed(database_url: str, missions: int, secret: str = SECRET, seed_value: int = 1) -> Seeded:
@@ -115,11 +116,12 @@ def seed(database_url: str, missions: int, secret: str = SECRET, seed_value: int
         else:
             _fill_postgres(database_url, companies, rows)
         sample = _sample(engine, partner_ids[0])
+        last = _last(engine, partner_ids[0])
     finally:
         engine.dispose()
     return Seeded(
         database_url, missions, secret, issued.key, partner_ids[0], companies[partner_ids[0]],
-        sample,
+        sample, last,
     )  # fmt: skip
 
 
@@ -288,6 +290,14 @@ def _sample(engine: Any, partner_id: str) -> list[str]:
             .subquery()
         )
         return list(conn.scalars(select(ranked.c.id).where(ranked.c.n % every == 0).limit(SAMPLE)))
+
+
+def _last(engine: Any, partner_id: str) -> str:
+    from sqlalchemy import func, select
+
+    with db.transaction(engine) as conn:
+        newest = select(func.max(db.missions.c.id)).where(db.missions.c.partner_id == partner_id)
+        return conn.scalar(newest) or ""
 
 
 def main() -> None:
