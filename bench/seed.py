@@ -295,8 +295,9 @@ def _sample(engine: Any, partner_id: str) -> list[str]:
 def _last(engine: Any, partner_id: str) -> str:
     from sqlalchemy import func, select
 
-    with db.transaction(engine) as conn:
-        newest = select(func.max(db.missions.c.id)).where(db.missions.c.partner_id == partner_id)
+    with transaction(engine) as conn:
+        missions = tables.missions
+        newest = select(func.max(missions.c.id)).where(missions.c.partner_id == partner_id)
         return conn.scalar(newest) or ""
 
 
