@@ -1,4 +1,9 @@
-"""A server killed mid-stream loses no write it acknowledged."""
+"""An acknowledged write is kept: a server process killed mid-stream loses none, and every
+SQLite connection the service opens runs in WAL mode with synchronous=FULL, so a commit is on
+disk (fsync) before it is acknowledged and survives an operating-system crash or a power loss.
+
+The SIGKILL test proves what a dying process cannot lose; it cannot prove what reaches the disk
+(the operating system keeps its page cache when a process dies), which the pragmas test does."""
 
 from __future__ import annotations
 
@@ -7,10 +12,18 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+from litestar.testing import TestClient
+from sqlalchemy import event
 
+from crosspath.api.app import create_app
+from crosspath.settings import Settings
+from crosspath.store.engine import make_engine
+from crosspath.store.migrate import upgrade
+from tests.conftest import SECRET, make_partner
 from tests.test_server import Server, issue_key, mission, start, stop
 
 
@@ -79,3 +92,42 @@ def test_a_killed_server_keeps_every_acknowledged_write(empty_database_url: str)
         assert bobs["data"] == []
     finally:
         stop(server)
+
+
+SYNCHRONOUS_FULL = 2  # what `PRAGMA synchronous` reads for FULL
+
+
+def test_every_sqlite_connection_the_service_opens_is_wal_with_synchronous_full(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'durable.db'}"
+    engine = make_engine(url)
+    seen: dict[int, tuple[str, int]] = {}
+
+    def record(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+        cursor.close()
+        seen[id(dbapi_connection)] = (journal, synchronous)
+
+    event.listen(engine, "checkout", record)
+    try:
+        upgrade(engine)
+        alice = make_partner(engine)
+        settings = Settings(database_url=url, secret_key=SECRET, rate_limit=100_000)
+        with TestClient(app=create_app(settings, engine)) as client:
+            for i in range(3):
+                created = client.post(
+                    "/partners/v1/companies", json={"name": f"C{i}"}, headers=alice.headers
+                )
+                assert created.status_code == 201, created.text
+                assert client.get("/partners/v1/companies", headers=alice.headers).is_success
+        # Several connections open at once: each is a new one, set up on its own.
+        connections = [engine.connect() for _ in range(4)]
+        for conn in connections:
+            conn.close()
+        assert len(seen) >= 4
+        assert set(seen.values()) == {("wal", SYNCHRONOUS_FULL)}
+    finally:
+        engine.dispose()

@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, select
 
 from crosspath.access import service as access_requests
 from crosspath.access.routes import form_token
@@ -23,6 +23,7 @@ from crosspath.api.app import create_app
 from crosspath.references import schema as reference_schema
 from crosspath.references import service as references
 from crosspath.settings import Settings, SettingsError
+from crosspath.store import tables
 from crosspath.store.transaction import transaction
 from tests.conftest import BASE_PATHS, SECRET, Partner, company_body, error_of
 
@@ -131,13 +132,27 @@ def test_the_quick_start_uses_the_address_the_page_was_served_from(
 
 
 def test_a_key_is_neither_needed_nor_looked_at_on_the_portal(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
 ) -> None:
-    for path in PAGES:
-        for headers in ({}, alice.headers, {"Authorization": "Apikey wrong"}):
-            response = client.get(path, headers=headers)
-            assert response.status_code == 200, path
-            assert "RateLimit-Limit" not in response.headers
+    key_statements: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "api_keys" in statement:
+            key_statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        for path in PAGES:
+            for headers in ({}, alice.headers, bob.headers, {"Authorization": "Apikey wrong"}):
+                response = client.get(path, headers=headers)
+                assert response.status_code == 200, path
+                assert "RateLimit-Limit" not in response.headers
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert key_statements == []
+    with transaction(engine) as conn:
+        last_used = conn.execute(select(tables.api_keys.c.last_used_at)).scalars().all()
+    assert last_used == [None, None]  # neither valid key was touched
 
 
 def test_every_page_loads_only_assets_the_service_serves(
