@@ -47,8 +47,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # a writer then waits for the lock up front instead of failing on upgrade.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching a new file to WAL takes a lock that another process
+    # opening it at the same moment must wait for, not fail on.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a power loss
     cursor.close()

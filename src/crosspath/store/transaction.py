@@ -45,11 +45,17 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
         yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-async def run_sync(engine: Engine, work: Callable[..., T], *args: Any, inline: bool = False) -> T:
-    """`work(*args)` in a thread within DB_TIMEOUT seconds; inline for a SQLite read."""
+async def run_sync(
+    engine: Engine,
+    work: Callable[..., T],
+    *args: Any,
+    inline: bool = False,
+    timeout: float = DB_TIMEOUT,
+) -> T:
+    """`work(*args)` in a thread within `timeout` seconds; inline for a SQLite read."""
     if inline and engine.dialect.name == "sqlite":
         return work(*args)
-    with anyio.move_on_after(DB_TIMEOUT) as scope:
+    with anyio.move_on_after(timeout) as scope:
         return await anyio.to_thread.run_sync(work, *args, abandon_on_cancel=True)
     assert scope.cancelled_caught
     raise ServiceUnavailable()
