@@ -106,6 +106,10 @@ def spec_schema(
     describes it, referenced with `$ref` instead of repeated inline.
     """
     properties = {name: field_schema(spec, names or {}) for name, spec in specs.items()}
+    if not required:
+        # A patch leaves out what it does not change: a default there would overwrite it.
+        for schema in properties.values():
+            schema.pop("default", None)
     result: dict[str, Any] = {
         "type": "object",
         "properties": properties,

@@ -197,8 +197,6 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
     doc["x-base-path-aliases"] = {ALIAS: BASE}
     for path, item in doc.get("paths", {}).items():
         partner = path.startswith(f"{BASE}/")
-        if partner:
-            item["description"] = f"Also served, the same, at {ALIAS}{path[len(BASE) :]}."
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
