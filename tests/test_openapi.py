@@ -171,3 +171,84 @@ def test_patch_bodies_name_one_model_for_both_media_types(client: TestClient[Any
         assert set(content) == {"application/json", "application/merge-patch+json"}
         for media in content.values():
             assert media["schema"] == {"$ref": f"#/components/schemas/{name}"}
+
+
+def test_mission_create_does_not_offer_status(client: TestClient[Any]) -> None:
+    document = client.get("/openapi.json").json()
+    body = document["paths"]["/partners/v1/missions"]["post"]["requestBody"]
+    assert body["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/MissionCreate"}}
+    }
+    create = document["components"]["schemas"]["MissionCreate"]
+    assert "status" not in create["properties"]
+    assert set(create["required"]) == {"company_id", "title", "description", "position", "location"}
+    assert document["components"]["schemas"]["MissionPatch"].get("required") is None
+
+
+def test_enums_are_named_once_and_referenced(client: TestClient[Any]) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["MissionStatus"]["enum"] == ["private", "live", "closed"]
+    for name in ("Mission", "MissionPatch"):
+        assert schemas[name]["properties"]["status"]["$ref"] == "#/components/schemas/MissionStatus"
+        for field, enum_name in [
+            ("contract_type", "ContractType"),
+            ("remote_policy", "RemotePolicy"),
+        ]:
+            schema = schemas[name]["properties"][field]
+            assert schema["anyOf"] == [
+                {"$ref": f"#/components/schemas/{enum_name}"},
+                {"type": "null"},
+            ], (name, field)
+    period = schemas["Salary"]["properties"]["period"]
+    assert period == {"$ref": "#/components/schemas/SalaryPeriod"}
+    text = json.dumps(schemas)
+    assert text.count('"closed"') == 1  # the status values are written once
+    for name in ("Company", "Mission"):
+        for field in ("created_at", "updated_at"):
+            assert schemas[name]["properties"][field]["format"] == "date-time"
+
+
+def test_response_headers_are_described_and_sent(
+    client: TestClient[Any], alice: Partner, bob: Partner
+) -> None:
+    document = client.get("/openapi.json").json()
+    assert set(document["components"]["headers"]) == {
+        "X-Request-Id",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "Location",
+        "Retry-After",
+    }
+    for path, item in document["paths"].items():
+        partner = path.startswith("/partners/")
+        for method, operation in item.items():
+            for code, response in operation["responses"].items():
+                headers = {
+                    name: ref["$ref"].rsplit("/", 1)[-1]
+                    for name, ref in response["headers"].items()
+                }
+                assert all(name == target for name, target in headers.items())
+                assert "X-Request-Id" in headers, (method, path, code)
+                rate = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+                assert (rate <= set(headers)) is partner, (method, path, code)
+                assert ("Location" in headers) is (code == "201"), (method, path, code)
+                assert ("Retry-After" in headers) is (code in ("429", "503")), (method, path, code)
+    created = client.post("/partners/v1/companies", json={"name": "X"}, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    for name in ("X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
+        assert created.headers.get(name), name
+    assert created.headers["Location"] == f"/partners/v1/companies/{created.json()['id']}"
+
+
+def test_the_alias_base_path_is_described_and_serves_the_same_operations(
+    client: TestClient[Any], alice: Partner, bob: Partner
+) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["x-base-path-aliases"] == {"/partners/hunteron/v1": "/partners/v1"}
+    assert "/partners/hunteron/v1" in document["info"]["description"]
+    assert not [path for path in document["paths"] if path.startswith("/partners/hunteron/")]
+    company = create_company(client, "/partners/hunteron/v1", alice)
+    read = client.get(f"/partners/v1/companies/{company['id']}", headers=alice.headers)
+    assert read.status_code == 200, read.text
+    assert read.json() == company
