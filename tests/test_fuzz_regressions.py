@@ -98,3 +98,125 @@ def test_every_documented_error_is_the_error_object(client: Client) -> None:
                     assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
     single = document["paths"]["/partners/v1/companies/{company_id}"]["get"]["responses"]
     assert "400" not in single
+
+
+def test_an_empty_cursor_is_a_400_and_the_document_says_so(
+    client: Client, base: str, alice: Partner, bob: Partner
+) -> None:
+    """An empty `cursor` was documented as a valid string; the service refuses it (400)."""
+    create_company(client, base, alice)
+    for resource in ("companies", "missions"):
+        response = client.get(f"{base}/{resource}", params={"cursor": ""}, headers=alice.headers)
+        assert response.status_code == 400, response.text
+        assert error_of(response) == (
+            "cursor is not valid; send the next_cursor of a previous page."
+        )
+    document = client.get("/openapi.json").json()
+    parameters = document["paths"]["/partners/v1/missions"]["get"]["parameters"]
+    cursor = next(p for p in parameters if p["name"] == "cursor")
+    assert cursor["schema"]["minLength"] == 1
+
+
+def test_a_company_id_filter_out_of_bounds_is_a_400_and_the_document_says_so(
+    client: Client, base: str, alice: Partner, bob: Partner
+) -> None:
+    """An empty or over-long `company_id` filter was documented as any string."""
+    create_mission(client, base, alice)
+    for value in ("", "c" * 101):
+        response = client.get(
+            f"{base}/missions", params={"company_id": value}, headers=alice.headers
+        )
+        assert response.status_code == 400, response.text
+        assert error_of(response) == "company_id must be 1 to 100 characters."
+    kept = client.get(f"{base}/missions", params={"company_id": "c" * 100}, headers=alice.headers)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["data"] == []
+    document = client.get("/openapi.json").json()
+    parameters = document["paths"]["/partners/v1/missions"]["get"]["parameters"]
+    schema = next(p for p in parameters if p["name"] == "company_id")["schema"]
+    assert (schema["minLength"], schema["maxLength"]) == (1, 100)
+
+
+def test_an_empty_website_is_stored_as_null_and_the_document_accepts_it(
+    client: Client, base: str, alice: Partner, bob: Partner
+) -> None:
+    """`website: ""` is accepted as null, but the document's `format: uri` refused it."""
+    import re
+
+    created = client.post(
+        f"{base}/companies", json={"name": "Clinica", "website": ""}, headers=alice.headers
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["website"] is None
+    updated = client.patch(
+        f"{base}/companies/{created.json()['id']}",
+        json={"website": "  "},
+        headers=alice.headers,
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["website"] is None
+    document = client.get("/openapi.json").json()
+    website = document["components"]["schemas"]["CompanyCreate"]["properties"]["website"]
+    assert "format" not in website
+    pattern = re.compile(website["pattern"])
+    for accepted in ("", "  ", "https://clinica.example", " HTTP://x.example/a "):
+        assert pattern.search(accepted), accepted
+    for refused in ("ftp://x", "clinica.example", "https://a b"):
+        assert not pattern.search(refused), refused
+        response = client.post(
+            f"{base}/companies", json={"name": "X", "website": refused}, headers=alice.headers
+        )
+        assert response.status_code == 400, response.text
+
+
+def test_a_reference_code_with_a_control_character_is_refused_as_documented(
+    client: Client, base: str, alice: Partner, bob: Partner
+) -> None:
+    """The Code checker refuses control characters; the document had no pattern for codes."""
+    company_id = create_company(client, base, alice)["id"]
+    cases = [
+        ("companies", {"name": "X", "sector": "soft\x1fware"}, "sector"),
+        ("missions", mission_body(company_id, position="design\x00"), "position"),
+        ("missions", mission_body(company_id, languages=["f\x7fr"]), "languages"),
+    ]
+    for resource, body, name in cases:
+        response = client.post(f"{base}/{resource}", json=body, headers=alice.headers)
+        assert response.status_code == 400, response.text
+        assert name in error_of(response)
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    line = schemas["MissionCreate"]["properties"]["title"]["pattern"]
+    assert schemas["MissionCreate"]["properties"]["position"]["pattern"] == line
+    assert schemas["MissionCreate"]["properties"]["languages"]["items"]["pattern"] == line
+    assert schemas["CompanyCreate"]["properties"]["sector"]["pattern"] == line
+
+
+def test_an_integral_float_is_an_integer(
+    client: Client, base: str, alice: Partner, bob: Partner
+) -> None:
+    """JSON Schema counts 43.0 as an integer, the service refused it: now stored as 43."""
+    company_id = create_company(client, base, alice)["id"]
+    body = mission_body(
+        company_id,
+        openings=43.0,
+        experience_years_min=2.0,
+        salary={"min": 40000.0, "max": 50000, "currency": "EUR", "period": "year"},
+    )
+    created = client.post(f"{base}/missions", json=body, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    mission = created.json()
+    assert (mission["openings"], mission["experience_years_min"]) == (43, 2)
+    assert mission["salary"]["min"] == 40000
+    assert '"openings":43,' in created.text.replace(" ", "")
+    read = client.get(f"{base}/missions/{mission['id']}", headers=alice.headers)
+    assert read.json()["openings"] == 43
+    patched = client.patch(
+        f"{base}/missions/{mission['id']}", json={"openings": 7.0}, headers=alice.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["openings"] == 7
+    for wrong in (43.5, True, "43"):
+        refused = client.patch(
+            f"{base}/missions/{mission['id']}", json={"openings": wrong}, headers=alice.headers
+        )
+        assert refused.status_code == 400, refused.text
+        assert error_of(refused) == "openings must be an integer."

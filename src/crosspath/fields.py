@@ -21,6 +21,12 @@ _TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 # The same rules as JSON Schema patterns, for the OpenAPI document.
 _LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_URL_PATTERN = (
+    "^[^\\S\\u0000-\\u001f\\u007f-\\u009f]*"
+    "([hH][tT][tT][pP][sS]?://[^\\s/$.?#\\u0000-\\u001f\\u007f-\\u009f]"
+    "[^\\s\\u0000-\\u001f\\u007f-\\u009f]*)?"
+    "[^\\S\\u0000-\\u001f\\u007f-\\u009f]*$"
+)
 _TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
 HTML_TAGS = {
@@ -113,7 +119,13 @@ class Url:
         return text
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "uri", "maxLength": self.max_length}
+        # Blank (padding around nothing) means null, as in every optional text field.
+        return {
+            "type": "string",
+            "maxLength": self.max_length,
+            "pattern": _URL_PATTERN,
+            "description": "An http or https URL; an empty or blank string means null.",
+        }
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,9 @@ class Integer:
     maximum: int
 
     def __call__(self, value: Any) -> int:
+        # JSON Schema counts 43.0 as an integer: an integral number is one, stored as an int.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise Invalid("must be an integer")
         if not self.minimum <= value <= self.maximum:
@@ -158,6 +173,7 @@ class Code:
         return {
             "type": "string",
             "maxLength": 100,
+            "pattern": _LINE_PATTERN,
             "description": f"A code from GET /references/{self.kind}.",
         }
 
@@ -182,7 +198,7 @@ class Codes:
     def schema(self) -> dict[str, Any]:
         return {
             "type": "array",
-            "items": {"type": "string"},
+            "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _LINE_PATTERN},
             "maxItems": self.max_items,
             "uniqueItems": True,
             "description": f"Codes from GET /references/{self.kind}.",

@@ -94,35 +94,75 @@ class Nested:
         return cleaned
 
     def schema(self) -> dict[str, Any]:
-        specs, _ = declared(self.struct)
-        return spec_schema(specs, required=True)
+        return struct_schema(self.struct, {})
 
 
-def spec_schema(specs: Mapping[str, Spec], *, required: bool) -> dict[str, Any]:
-    """The JSON schema of an object of these fields; `required` lists the required ones."""
-    properties = {}
-    for name, spec in specs.items():
-        schema = dict(spec.check.schema())
-        if spec.description:
-            schema["description"] = spec.description
-        if spec.example is not None:
-            schema["examples"] = [spec.example]
-        if not spec.nullable and schema.get("type") == "string" and "enum" not in schema:
-            schema["minLength"] = 1  # blank is refused, as null is
-        if spec.nullable:
-            schema = {"anyOf": [schema, {"type": "null"}]} if "$ref" in schema else schema
-            if "$ref" not in schema and "anyOf" not in schema:
-                schema["type"] = [schema["type"], "null"]
-        properties[name] = schema
+def spec_schema(
+    specs: Mapping[str, Spec], *, required: bool, names: Mapping[Any, str] | None = None
+) -> dict[str, Any]:
+    """The JSON schema of an object of these fields; `required` lists the required ones.
+
+    `names` maps a checker (a `Choice`) or a nested Struct to the component schema that
+    describes it, referenced with `$ref` instead of repeated inline.
+    """
+    properties = {name: field_schema(spec, names or {}) for name, spec in specs.items()}
+    if not required:
+        # A patch leaves out what it does not change: a default there would overwrite it.
+        for schema in properties.values():
+            schema.pop("default", None)
     result: dict[str, Any] = {
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
     }
-    names = [name for name, spec in specs.items() if spec.required]
-    if required and names:
-        result["required"] = names
+    wanted = [name for name, spec in specs.items() if spec.required]
+    if required and wanted:
+        result["required"] = wanted
     return result
+
+
+def field_schema(spec: Spec, names: Mapping[Any, str]) -> dict[str, Any]:
+    """One declared field's schema, as the checker describes it."""
+    check = spec.check
+    named = names.get(check.struct if isinstance(check, Nested) else check)
+    schema = {"$ref": f"#/components/schemas/{named}"} if named else dict(check.schema())
+    if not spec.nullable and schema.get("type") == "string" and "enum" not in schema:
+        schema["minLength"] = 1  # blank is refused, as null is
+    if spec.nullable:
+        if "$ref" in schema or "enum" in schema or "type" not in schema:
+            # A nullable enum or object is "that, or null", never a copy with null inside.
+            schema = {"anyOf": [schema, {"type": "null"}]}
+        else:
+            schema["type"] = [schema["type"], "null"]
+    if spec.description:
+        schema["description"] = spec.description
+    if spec.example is not None:
+        schema["examples"] = [spec.example]
+    if spec.default is not None:
+        schema["default"] = spec.default
+    return schema
+
+
+def struct_schema(struct: type[msgspec.Struct], names: Mapping[Any, str]) -> dict[str, Any]:
+    """The schema of a record as the service answers it, every field present: the writable
+    fields as their checkers describe them, the read-only ones from their annotation."""
+    specs, _ = declared(struct)
+    hints = get_type_hints(struct, include_extras=True)
+    properties: dict[str, Any] = {}
+    for name in struct.__struct_fields__:
+        if name in specs:
+            schema = field_schema(specs[name], names)
+            schema.pop("default", None)
+        else:
+            schema = msgspec.json.schema(hints[name]) | {"readOnly": True}
+        properties[name] = schema
+    return {
+        "type": "object",
+        "title": struct.__name__,
+        "properties": properties,
+        "required": list(struct.__struct_fields__),
+        "additionalProperties": False,
+    }
 
 
 class Resource(Generic[S]):

@@ -8,13 +8,16 @@ import msgspec
 from litestar import MediaType, Request, Response, get
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
-from crosspath.companies.schema import COMPANIES
+from crosspath.companies.schema import COMPANIES, Company, CompanyPage
 from crosspath.companies.schema import FILTERS as COMPANY_FILTERS
+from crosspath.fields import Choice, Line
 from crosspath.missions.schema import FILTERS as MISSION_FILTERS
-from crosspath.missions.schema import MISSIONS, STATUSES
-from crosspath.records import spec_schema
-from crosspath.references.schema import KINDS
+from crosspath.missions.schema import MISSIONS, Mission, MissionPage, Salary
+from crosspath.records import declared, spec_schema, struct_schema
+from crosspath.references.schema import KINDS, ReferenceItem
 
+BASE = "/partners/v1"
+ALIAS = "/partners/hunteron/v1"
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {"error": {"type": "string", "description": "A sentence your users can read."}},
@@ -32,42 +35,143 @@ _ERRORS = {
     "429": "Too many requests for this API key; see Retry-After.",
     "503": "The database is unreachable for a moment; retry after Retry-After seconds.",
 }
-_BODIES = {
-    ("post", "/partners/v1/companies"): spec_schema(COMPANIES.specs, required=True),
-    ("patch", "/partners/v1/companies/{company_id}"): spec_schema(COMPANIES.specs, required=False),
-    ("post", "/partners/v1/missions"): spec_schema(
-        {k: v for k, v in MISSIONS.specs.items() if k != "status"}, required=True
-    ),
-    ("patch", "/partners/v1/missions/{mission_id}"): spec_schema(MISSIONS.specs, required=False),
+_SALARY_SPECS, _ = declared(Salary)
+# The enums, one named schema each, from the checkers the fields declare.
+ENUMS: dict[str, Choice] = {
+    "MissionStatus": MISSIONS.specs["status"].check,
+    "ContractType": MISSIONS.specs["contract_type"].check,
+    "RemotePolicy": MISSIONS.specs["remote_policy"].check,
+    "SalaryPeriod": _SALARY_SPECS["period"].check,
 }
+REFERENCE_KIND = Choice(KINDS)
+NAMES: dict[Any, str] = {check: name for name, check in ENUMS.items()} | {Salary: "Salary"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page(struct: type[msgspec.Struct], item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "title": struct.__name__,
+        "properties": {
+            "data": {"type": "array", "items": _ref(item)},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "minLength": 1,
+                "description": "Send it as `cursor` for the next page; null on the last page.",
+            },
+        },
+        "required": ["data", "next_cursor"],
+        "additionalProperties": False,
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    """The named schemas, each derived from the declaration of what it describes."""
+    mission_create = {name: spec for name, spec in MISSIONS.specs.items() if name != "status"}
+    return {
+        "Company": struct_schema(Company, NAMES),
+        "CompanyCreate": spec_schema(COMPANIES.specs, required=True, names=NAMES),
+        "CompanyPatch": spec_schema(COMPANIES.specs, required=False, names=NAMES),
+        "CompanyPage": _page(CompanyPage, "Company"),
+        "Mission": struct_schema(Mission, NAMES),
+        "MissionCreate": spec_schema(mission_create, required=True, names=NAMES),
+        "MissionPatch": spec_schema(MISSIONS.specs, required=False, names=NAMES),
+        "MissionPage": _page(MissionPage, "Mission"),
+        "Salary": struct_schema(Salary, NAMES),
+        **{name: check.schema() | {"title": name} for name, check in ENUMS.items()},
+        "ReferenceKind": REFERENCE_KIND.schema() | {"title": "ReferenceKind"},
+        "ReferenceItem": msgspec.json.schema_components([ReferenceItem])[1]["ReferenceItem"],
+        "ReferenceSet": {
+            "type": "object",
+            "title": "ReferenceSet",
+            "properties": {"data": {"type": "array", "items": _ref("ReferenceItem")}},
+            "required": ["data"],
+            "additionalProperties": False,
+        },
+        "References": {
+            "type": "object",
+            "title": "References",
+            "description": "Every current reference value, by kind.",
+            "properties": {
+                kind: {"type": "array", "items": _ref("ReferenceItem")} for kind in KINDS
+            },
+            "required": list(KINDS),
+            "additionalProperties": False,
+        },
+        "Error": ERROR_SCHEMA,
+    }
+
+
+_BODIES = {
+    ("post", f"{BASE}/companies"): "CompanyCreate",
+    ("patch", f"{BASE}/companies/{{company_id}}"): "CompanyPatch",
+    ("post", f"{BASE}/missions"): "MissionCreate",
+    ("patch", f"{BASE}/missions/{{mission_id}}"): "MissionPatch",
+}
+_RESPONSES = {
+    ("get", f"{BASE}/references"): "References",
+    ("get", f"{BASE}/references/{{kind}}"): "ReferenceSet",
+}
+_LINE = Line(100).schema()["pattern"]
+_TEXT_FILTER = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _LINE}
 _QUERY: dict[str, tuple[dict[str, Any], str]] = {
     "limit": ({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size."),
     "cursor": (
-        {"type": "string"},
+        {"type": "string", "minLength": 1},
         "The `next_cursor` of the previous page; send the same filters with it.",
     ),
-    "external_id": ({"type": "string", "maxLength": 100}, "Only the record with this id of yours."),
+    "external_id": (_TEXT_FILTER, "Only the record with this id of yours."),
     "updated_since": (
         {"type": "string", "format": "date-time"},
         "RFC 3339 timestamp with an offset: only records updated at or after it.",
     ),
-    "company_id": ({"type": "string"}, "Only this company's missions."),
-    "status": (
-        {"type": "string", "enum": list(STATUSES)},
-        "Only missions in this status.",
-    ),
+    "company_id": (_TEXT_FILTER, "Only this company's missions."),
+    "status": (_ref("MissionStatus"), "Only missions in this status."),
 }
 _LISTS = {
-    "/partners/v1/companies": ["limit", "cursor", *COMPANY_FILTERS],
-    "/partners/v1/missions": ["limit", "cursor", *MISSION_FILTERS],
+    f"{BASE}/companies": ["limit", "cursor", *COMPANY_FILTERS],
+    f"{BASE}/missions": ["limit", "cursor", *MISSION_FILTERS],
 }
-DESCRIPTION = """\
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": "This request's id (yours, if you sent a valid one); quote it to support.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Limit": {
+        "description": "Requests allowed to this API key in the window.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left to this API key in the current window.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the window resets.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Location": {
+        "description": "The new record's path, under the base path the call used.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Whole seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+_RATE_LIMIT = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+DESCRIPTION = f"""\
 Create the companies you recruit for, open recruitment missions (job descriptions) for them,
 and keep every JD in sync as it changes on your side.
 
 * Authenticate every call with `Authorization: Apikey Recruitment-…` (`Bearer` works too).
-* Base path `/partners/v1`; `/partners/hunteron/v1` is an alias with identical behaviour.
-* Every error is `{"error": "<message>"}`, a sentence you can show your users as it is.
+* Base path `{BASE}`; `{ALIAS}` is an alias with identical behaviour: every
+  operation under `{BASE}` is served the same under `{ALIAS}` (see `x-base-path-aliases`).
+* Every error is `{{"error": "<message>"}}`, a sentence you can show your users as it is.
 * A new mission is `private` until CrossPath reviews it and makes it `live`; you may then
   close it. Every other field stays editable in every status.
 * Lists are paged with `limit` and `cursor`, oldest first.
@@ -75,9 +179,13 @@ and keep every JD in sync as it changes on your side.
 
 
 def complete(doc: dict[str, Any]) -> dict[str, Any]:
-    """Add what Litestar cannot infer: request bodies, error responses, the key scheme."""
+    """Add what Litestar cannot infer: named schemas from the declarations, request bodies,
+    error responses, headers, the key scheme and the alias base path."""
     components = doc.setdefault("components", {})
-    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("ReferencePage", None)
+    schemas |= _schemas()
+    components["headers"] = HEADERS
     components["securitySchemes"] = {
         "Apikey": {
             "type": "apiKey",
@@ -86,19 +194,40 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             "description": "`Apikey Recruitment-` followed by your 32-character key.",
         }
     }
+    doc["x-base-path-aliases"] = {ALIAS: BASE}
     for path, item in doc.get("paths", {}).items():
+        partner = path.startswith(f"{BASE}/")
         for method, operation in item.items():
-            if path.startswith("/partners/"):
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if partner:
                 _describe_partner_operation(method, path, operation)
-    if "/readyz" in doc.get("paths", {}):
-        doc["paths"]["/readyz"]["get"]["responses"]["503"] = _error_response("503")
+            elif path == "/readyz":
+                operation["responses"]["503"] = _error_response("503")
+            _describe_headers(operation, partner)
     return doc
+
+
+def _header(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _describe_headers(operation: dict[str, Any], partner: bool) -> None:
+    for code, response in operation["responses"].items():
+        names = ["X-Request-Id"]
+        if partner:
+            names += _RATE_LIMIT
+        if code == "201":
+            names.append("Location")
+        if code in ("429", "503"):
+            names.append("Retry-After")
+        response["headers"] = {name: _header(name) for name in names}
 
 
 def _error_response(code: str) -> dict[str, Any]:
     return {
         "description": _ERRORS[code],
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "content": {"application/json": {"schema": _ref("Error")}},
     }
 
 
@@ -112,14 +241,14 @@ def _describe_partner_operation(method: str, path: str, operation: dict[str, Any
             types.append("application/merge-patch+json")
         operation["requestBody"] = {
             "required": True,
-            "content": {media_type: {"schema": body} for media_type in types},
+            "content": {media_type: {"schema": _ref(body)} for media_type in types},
         }
         codes += ["400", "409", "413", "415"]
     if "{" in path:
         codes.append("404")
     for parameter in operation.get("parameters", []):
         if parameter["name"] == "kind":
-            parameter["schema"] = {"type": "string", "enum": list(KINDS)}
+            parameter["schema"] = _ref("ReferenceKind")
     if method == "get" and path in _LISTS:
         operation["parameters"] = [
             {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
@@ -127,8 +256,10 @@ def _describe_partner_operation(method: str, path: str, operation: dict[str, Any
             for schema, text in [_QUERY[name]]
         ]
         codes.append("400")
-    if (method, path) == ("patch", "/partners/v1/missions/{mission_id}"):
+    if (method, path) == ("patch", f"{BASE}/missions/{{mission_id}}"):
         codes.append("403")
+    if (named := _RESPONSES.get((method, path))) is not None:
+        operation["responses"]["200"]["content"]["application/json"]["schema"] = _ref(named)
     # Every error is {"error": ...}: Litestar's own error entries (its 400 for any operation
     # with parameters, with a body it never sends here) give way to the ones that can happen.
     responses = {code: value for code, value in operation["responses"].items() if code < "400"}
