@@ -1,33 +1,20 @@
 """A resource's fields, declared once: on its response Struct, each annotated with its checker.
 
-From that one declaration come the validation of bodies, the OpenAPI schemas, the mapping to
-table columns (a nested Struct such as a salary spreads over `salary_*` columns) and the
-statements that read and write the rows, built once. Adding a field is one line on the Struct
-and one migration.
+From that one declaration come the validation of bodies, the JSON schemas of the OpenAPI
+document (here), and the columns and statements of its rows (`store.resource`). Adding a field
+is one line on the Struct and one migration.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
-from functools import cache
-from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import msgspec
-from sqlalchemy import Column, Select, String, Table, bindparam, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from crosspath.errors import Conflict, NotFound
-from crosspath.fields import Code, Codes, Invalid, Problems, Spec, parse_fields
-from crosspath.ids import is_id, new_id
-from crosspath.paging import ListQuery, split_page
-from crosspath.store.tables import reference_values
-from crosspath.timestamps import rfc3339, utcnow
-
-S = TypeVar("S", bound=msgspec.Struct)
+from crosspath.fields import Invalid, Problems, Spec, parse_fields
 
 
 class ReadOnly:
@@ -49,7 +36,7 @@ def _nullable(hint: Any) -> bool:
     return get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
 
 
-def _struct_of(hint: Any) -> type[msgspec.Struct] | None:
+def struct_of(hint: Any) -> type[msgspec.Struct] | None:
     for arg in get_args(hint) or (hint,):
         if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
             return arg
@@ -163,243 +150,3 @@ def struct_schema(struct: type[msgspec.Struct], names: Mapping[Any, str]) -> dic
         "required": list(struct.__struct_fields__),
         "additionalProperties": False,
     }
-
-
-class Resource(Generic[S]):
-    """A partner-owned resource: its declaration, table, and the statements on its rows."""
-
-    def __init__(self, struct: type[S], table: Table, *, noun: str, id_prefix: str) -> None:
-        self.struct = struct
-        self.table = table
-        self.noun = noun
-        self.id_prefix = id_prefix
-        self.specs, self.read_only = declared(struct)
-        self.defaults = {name: spec.default for name, spec in self.specs.items()}
-        self._nested = {
-            name: nested
-            for name in struct.__struct_fields__
-            if (nested := _struct_of(get_type_hints(struct)[name])) is not None
-        }
-        self._columns: list[Column[Any]] = []
-        self._readers: list[tuple[int, int]] = []  # (first column, count) of each field
-        for name in struct.__struct_fields__:
-            names = self._column_names(name)
-            self._readers.append((len(self._columns), len(names)))
-            self._columns += [table.c[column] for column in names]
-        partner, record = bindparam("_partner_id", type_=String), bindparam("_id", type_=String)
-        self.select: Select[Any] = select(*self._columns)
-        self._one = self.select.where(table.c.partner_id == partner, table.c.id == record)
-        self._one_locked = self._one.with_for_update()
-        self._insert = insert(table)
-        self._update = update(table).where(table.c.partner_id == partner, table.c.id == record)
-
-    def _column_names(self, name: str) -> list[str]:
-        nested = self._nested.get(name)
-        if nested is None:
-            return [name]
-        return [f"{name}_{key}" for key in nested.__struct_fields__]
-
-    # Input
-
-    def parse(self, body: Mapping[str, Any], *, creating: bool) -> tuple[dict[str, Any], Problems]:
-        """The cleaned fields present in `body`, and the problems found (not raised yet, so
-        that a missing record is a 404 first)."""
-        problems = Problems()
-        values = parse_fields(
-            body, self.specs, problems, creating=creating, read_only=self.read_only
-        )
-        return values, problems
-
-    def columns(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Field values as column values: a nested object spreads over its columns."""
-        out: dict[str, Any] = {}
-        for name, value in values.items():
-            nested = self._nested.get(name)
-            if nested is None:
-                out[name] = value
-            else:
-                for key in nested.__struct_fields__:
-                    out[f"{name}_{key}"] = None if value is None else value.get(key)
-        return out
-
-    def comparable(self, record: S) -> dict[str, Any]:
-        """A record's writable fields as parsed input would give them."""
-        return {name: msgspec.to_builtins(getattr(record, name)) for name in self.specs}
-
-    # Rows
-
-    def from_row(self, row: Sequence[Any]) -> S:
-        values = []
-        for name, (first, count) in zip(self.struct.__struct_fields__, self._readers, strict=True):
-            nested = self._nested.get(name)
-            if nested is None:
-                values.append(row[first])
-            elif row[first] is None:
-                values.append(None)
-            else:
-                values.append(nested(*row[first : first + count]))
-        return self.struct(*values)
-
-    def insert(self, conn: Connection, partner_id: str, values: Mapping[str, Any]) -> S:
-        """A new record of these (complete, cleaned) field values; answered from what was
-        written, not read back."""
-        now = utcnow()
-        row = self.columns(values) | {
-            "partner_id": partner_id,
-            "id": new_id(self.id_prefix),
-            "created_at": now,
-            "updated_at": now,
-        }
-        with self.unique_external_id(conn, partner_id, values):
-            conn.execute(self._insert, row)
-        stamped = row | {"created_at": rfc3339(now), "updated_at": rfc3339(now)}
-        return self.from_row([stamped[column.name] for column in self._columns])
-
-    def find(
-        self, conn: Connection, partner_id: str, record_id: str, *, for_update: bool = False
-    ) -> S | None:
-        if not is_id(self.id_prefix, record_id):
-            return None  # names nothing; PostgreSQL refuses some such strings (a NUL) outright
-        statement = self._one_locked if for_update else self._one
-        row = conn.execute(statement, {"_partner_id": partner_id, "_id": record_id}).first()
-        return None if row is None else self.from_row(row)
-
-    def load(
-        self,
-        conn: Connection,
-        partner_id: str,
-        record_id: str,
-        missing: str,
-        *,
-        for_update: bool = False,
-    ) -> S:
-        record = self.find(conn, partner_id, record_id, for_update=for_update)
-        if record is None:
-            raise NotFound(missing)
-        return record
-
-    def update(self, conn: Connection, partner_id: str, current: S, values: Mapping[str, Any]) -> S:
-        """Write the fields of `values` that differ from `current`; a no-op writes nothing and
-        keeps `updated_at`."""
-        before = self.comparable(current)
-        changed = {name: value for name, value in values.items() if before[name] != value}
-        if not changed:
-            return current
-        now = utcnow()
-        params = self.columns(changed) | {"updated_at": now}
-        with self.unique_external_id(conn, partner_id, changed):
-            keys = {"_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
-            conn.execute(self._update, params | keys)
-        typed = {name: self._typed(name, value) for name, value in changed.items()}
-        return msgspec.structs.replace(current, **typed, updated_at=rfc3339(now))
-
-    def _typed(self, name: str, value: Any) -> Any:
-        nested = self._nested.get(name)
-        return value if nested is None or value is None else nested(**value)
-
-    def page(
-        self, conn: Connection, partner_id: str, query: ListQuery
-    ) -> tuple[list[S], str | None]:
-        params: dict[str, Any] = {"_partner_id": partner_id, "_limit": query.limit + 1}
-        params |= {f"_{name}": value for name, value in query.filters.items()}
-        if query.after is not None:
-            params["_after"] = query.after
-        statement = self._list(tuple(sorted(query.filters)), query.after is not None)
-        rows, cursor = split_page(conn.execute(statement, params).all(), query)
-        return [self.from_row(row) for row in rows], cursor
-
-    @cache  # noqa: B019 - one statement per combination of filters, kept with the resource
-    def _list(self, filters: tuple[str, ...], after: bool) -> Select[Any]:
-        table = self.table
-        statement = self.select.where(table.c.partner_id == bindparam("_partner_id"))
-        for name in filters:
-            if name == "updated_since":
-                statement = statement.where(table.c.updated_at >= bindparam("_updated_since"))
-            else:
-                statement = statement.where(table.c[name] == bindparam(f"_{name}"))
-        if after:
-            statement = statement.where(table.c.id > bindparam("_after"))
-        return statement.order_by(table.c.id).limit(bindparam("_limit"))
-
-    @contextmanager
-    def unique_external_id(
-        self, conn: Connection, partner_id: str, values: Mapping[str, Any]
-    ) -> Iterator[None]:
-        """Turn a duplicate `external_id` into a 409 naming the record that holds it.
-
-        The unique index decides, so two racing creates cannot both win.
-        """
-        external_id = values.get("external_id")
-        if external_id is None:
-            yield
-            return
-        # After a failed statement SQLite carries on with the transaction; PostgreSQL aborts it
-        # unless the statement ran in a savepoint (which costs a round trip each way).
-        scope = nullcontext() if conn.dialect.name == "sqlite" else conn.begin_nested()
-        try:
-            with scope:
-                yield
-        except IntegrityError:
-            table = self.table
-            holder = conn.scalar(
-                select(table.c.id).where(
-                    table.c.partner_id == partner_id, table.c.external_id == external_id
-                )
-            )
-            if holder is None:
-                raise
-            message = f'external_id "{external_id}" is already used by {self.noun} {holder}.'
-            raise Conflict(message) from None
-
-
-# Reference-valued fields
-
-
-def check_references(
-    conn: Connection,
-    specs: Mapping[str, Spec],
-    values: Mapping[str, Any],
-    problems: Problems,
-    current: Any | None = None,
-) -> None:
-    """Record a problem for every code that is not a current value of its kind.
-
-    A code the record already holds is accepted even if it has been retired since, so a full
-    re-sync of the record works; changing to a retired value does not.
-    """
-    wanted: dict[str, tuple[str, list[str]]] = {}
-    for name, spec in specs.items():
-        if isinstance(spec.check, Code | Codes) and values.get(name) is not None:
-            wanted[name] = (spec.check.kind, _as_list(values[name]))
-    pairs = {(kind, code) for kind, codes in wanted.values() for code in codes}
-    if not pairs:
-        return
-    accepted = _current_codes(conn, pairs)
-    for name, (kind, codes) in wanted.items():
-        kept = set(_as_list(getattr(current, name, None)))
-        for code in codes:
-            if (kind, code) not in accepted and code not in kept:
-                problems.add(
-                    f'{name} "{code}" is not an accepted value; the accepted values are listed '
-                    f"at GET /partners/v1/references/{kind}"
-                )
-
-
-_CURRENT_CODES = select(reference_values.c.kind, reference_values.c.code).where(
-    reference_values.c.retired_at.is_(None),
-    reference_values.c.kind.in_(bindparam("kinds", expanding=True)),
-    reference_values.c.code.in_(bindparam("codes", expanding=True)),
-)
-
-
-def _current_codes(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    kinds = sorted({kind for kind, _ in pairs})
-    codes = sorted({code for _, code in pairs})
-    rows = conn.execute(_CURRENT_CODES, {"kinds": kinds, "codes": codes})
-    return {(kind, code) for kind, code in rows} & pairs
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -24,16 +24,17 @@ from crosspath.api.edge import ASGIApp, Edge
 from crosspath.api.errors import handle_exception
 from crosspath.api.logs import configure_logging
 from crosspath.api.ratelimit import make_limiter
-from crosspath.companies.routes import ROUTES as COMPANY_ROUTES
+from crosspath.companies import routes as companies
 from crosspath.errors import MAX_BODY_BYTES
-from crosspath.missions.routes import ROUTES as MISSION_ROUTES
+from crosspath.missions import routes as missions
 from crosspath.portal import pages as portal
-from crosspath.references.routes import ROUTES as REFERENCE_ROUTES
+from crosspath.references import routes as references
 from crosspath.settings import Settings
 from crosspath.store.engine import make_engine
 from crosspath.store.transaction import read
 
-PARTNER_ROUTES = [*COMPANY_ROUTES, *MISSION_ROUTES, *REFERENCE_ROUTES]
+PARTNER_FEATURES = (companies, missions, references)
+PARTNER_ROUTES = [route for feature in PARTNER_FEATURES for route in feature.ROUTES]
 STATIC: list[Path | PathLike[Any] | str] = [
     Path(portal.__file__).parent / "static",
     Path(openapi.__file__).parent / "static",
@@ -84,7 +85,7 @@ def build_litestar(
             servers=[Server(url="/")],
             use_handler_docstrings=True,
             path="/openapi.json",
-            render_plugins=[openapi.DocumentPlugin()],
+            render_plugins=[openapi.DocumentPlugin([f.DOCUMENT for f in PARTNER_FEATURES])],
         ),
         logging_config=None,
         on_shutdown=[*on_shutdown, pages.limiter.close],

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response, get
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
-from crosspath.companies.schema import COMPANIES, Company, CompanyPage
-from crosspath.companies.schema import FILTERS as COMPANY_FILTERS
-from crosspath.fields import Choice, Line
-from crosspath.missions.schema import FILTERS as MISSION_FILTERS
-from crosspath.missions.schema import MISSIONS, Mission, MissionPage, Salary
-from crosspath.records import declared, spec_schema, struct_schema
-from crosspath.references.schema import KINDS, ReferenceItem
+from crosspath.fields import Line
 
 BASE = "/partners/v1"
 ALIAS = "/partners/hunteron/v1"
@@ -35,28 +31,36 @@ _ERRORS = {
     "429": "Too many requests for this API key; see Retry-After.",
     "503": "The database is unreachable for a moment; retry after Retry-After seconds.",
 }
-_SALARY_SPECS, _ = declared(Salary)
-# The enums, one named schema each, from the checkers the fields declare.
-ENUMS: dict[str, Choice] = {
-    "MissionStatus": MISSIONS.specs["status"].check,
-    "ContractType": MISSIONS.specs["contract_type"].check,
-    "RemotePolicy": MISSIONS.specs["remote_policy"].check,
-    "SalaryPeriod": _SALARY_SPECS["period"].check,
-}
-REFERENCE_KIND = Choice(KINDS)
-NAMES: dict[Any, str] = {check: name for name, check in ENUMS.items()} | {Salary: "Salary"}
 
 
-def _ref(name: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Section:
+    """What one feature adds to the document, declared beside its routes.
+
+    Paths are relative to the base path. `named` lists what other schemas refer to by name
+    (an enum's checker, a nested Struct); `schemas` builds the feature's named schemas, given
+    every section's names, from the declarations they describe.
+    """
+
+    named: Mapping[Any, str] = field(default_factory=dict)
+    schemas: Callable[[Mapping[Any, str]], dict[str, Any]] = lambda _names: {}
+    bodies: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    responses: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    lists: Mapping[str, Mapping[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
+    path_parameters: Mapping[str, str] = field(default_factory=dict)
+    forbidden: Sequence[tuple[str, str]] = ()
+
+
+def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _page(struct: type[msgspec.Struct], item: str) -> dict[str, Any]:
+def page_schema(struct: type[msgspec.Struct], item: str) -> dict[str, Any]:
     return {
         "type": "object",
         "title": struct.__name__,
         "properties": {
-            "data": {"type": "array", "items": _ref(item)},
+            "data": {"type": "array", "items": ref(item)},
             "next_cursor": {
                 "type": ["string", "null"],
                 "minLength": 1,
@@ -68,72 +72,20 @@ def _page(struct: type[msgspec.Struct], item: str) -> dict[str, Any]:
     }
 
 
-def _schemas() -> dict[str, Any]:
-    """The named schemas, each derived from the declaration of what it describes."""
-    mission_create = {name: spec for name, spec in MISSIONS.specs.items() if name != "status"}
-    return {
-        "Company": struct_schema(Company, NAMES),
-        "CompanyCreate": spec_schema(COMPANIES.specs, required=True, names=NAMES),
-        "CompanyPatch": spec_schema(COMPANIES.specs, required=False, names=NAMES),
-        "CompanyPage": _page(CompanyPage, "Company"),
-        "Mission": struct_schema(Mission, NAMES),
-        "MissionCreate": spec_schema(mission_create, required=True, names=NAMES),
-        "MissionPatch": spec_schema(MISSIONS.specs, required=False, names=NAMES),
-        "MissionPage": _page(MissionPage, "Mission"),
-        "Salary": struct_schema(Salary, NAMES),
-        **{name: check.schema() | {"title": name} for name, check in ENUMS.items()},
-        "ReferenceKind": REFERENCE_KIND.schema() | {"title": "ReferenceKind"},
-        "ReferenceItem": msgspec.json.schema_components([ReferenceItem])[1]["ReferenceItem"],
-        "ReferenceSet": {
-            "type": "object",
-            "title": "ReferenceSet",
-            "properties": {"data": {"type": "array", "items": _ref("ReferenceItem")}},
-            "required": ["data"],
-            "additionalProperties": False,
-        },
-        "References": {
-            "type": "object",
-            "title": "References",
-            "description": "Every current reference value, by kind.",
-            "properties": {
-                kind: {"type": "array", "items": _ref("ReferenceItem")} for kind in KINDS
-            },
-            "required": list(KINDS),
-            "additionalProperties": False,
-        },
-        "Error": ERROR_SCHEMA,
-    }
-
-
-_BODIES = {
-    ("post", f"{BASE}/companies"): "CompanyCreate",
-    ("patch", f"{BASE}/companies/{{company_id}}"): "CompanyPatch",
-    ("post", f"{BASE}/missions"): "MissionCreate",
-    ("patch", f"{BASE}/missions/{{mission_id}}"): "MissionPatch",
-}
-_RESPONSES = {
-    ("get", f"{BASE}/references"): "References",
-    ("get", f"{BASE}/references/{{kind}}"): "ReferenceSet",
-}
 _LINE = Line(100).schema()["pattern"]
-_TEXT_FILTER = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _LINE}
-_QUERY: dict[str, tuple[dict[str, Any], str]] = {
+TEXT_FILTER = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _LINE}
+# The query parameters of every list; a section adds its own filters.
+LIST_QUERY: dict[str, tuple[dict[str, Any], str]] = {
     "limit": ({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size."),
     "cursor": (
         {"type": "string", "minLength": 1},
         "The `next_cursor` of the previous page; send the same filters with it.",
     ),
-    "external_id": (_TEXT_FILTER, "Only the record with this id of yours."),
+    "external_id": (TEXT_FILTER, "Only the record with this id of yours."),
     "updated_since": (
         {"type": "string", "format": "date-time"},
         "RFC 3339 timestamp with an offset: only records updated at or after it.",
     ),
-    "company_id": (_TEXT_FILTER, "Only this company's missions."),
-    "status": (_ref("MissionStatus"), "Only missions in this status."),
-}
-_LISTS = {
-    f"{BASE}/companies": ["limit", "cursor", *COMPANY_FILTERS],
-    f"{BASE}/missions": ["limit", "cursor", *MISSION_FILTERS],
 }
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {
@@ -178,13 +130,16 @@ and keep every JD in sync as it changes on your side.
 """
 
 
-def complete(doc: dict[str, Any]) -> dict[str, Any]:
+def complete(doc: dict[str, Any], sections: Sequence[Section]) -> dict[str, Any]:
     """Add what Litestar cannot infer: named schemas from the declarations, request bodies,
     error responses, headers, the key scheme and the alias base path."""
+    section = _merged(sections)
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.pop("ReferencePage", None)
-    schemas |= _schemas()
+    for part in sections:
+        schemas |= part.schemas(section.named)
+    schemas["Error"] = ERROR_SCHEMA
     components["headers"] = HEADERS
     components["securitySchemes"] = {
         "Apikey": {
@@ -201,7 +156,7 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             if partner:
-                _describe_partner_operation(method, path, operation)
+                _describe_partner_operation(method, path.removeprefix(BASE), operation, section)
             elif path == "/readyz":
                 operation["responses"]["503"] = _error_response("503")
             _describe_headers(operation, partner)
@@ -227,39 +182,52 @@ def _describe_headers(operation: dict[str, Any], partner: bool) -> None:
 def _error_response(code: str) -> dict[str, Any]:
     return {
         "description": _ERRORS[code],
-        "content": {"application/json": {"schema": _ref("Error")}},
+        "content": {"application/json": {"schema": ref("Error")}},
     }
 
 
-def _describe_partner_operation(method: str, path: str, operation: dict[str, Any]) -> None:
+def _merged(sections: Sequence[Section]) -> Section:
+    return Section(
+        named={k: v for part in sections for k, v in part.named.items()},
+        bodies={k: v for part in sections for k, v in part.bodies.items()},
+        responses={k: v for part in sections for k, v in part.responses.items()},
+        lists={k: v for part in sections for k, v in part.lists.items()},
+        path_parameters={k: v for part in sections for k, v in part.path_parameters.items()},
+        forbidden=[pair for part in sections for pair in part.forbidden],
+    )
+
+
+def _describe_partner_operation(
+    method: str, path: str, operation: dict[str, Any], section: Section
+) -> None:
     operation["security"] = [{"Apikey": []}]
     codes = ["401", "429", "503"]
-    body = _BODIES.get((method, path))
+    body = section.bodies.get((method, path))
     if body is not None:
         types = ["application/json"]
         if method == "patch":
             types.append("application/merge-patch+json")
         operation["requestBody"] = {
             "required": True,
-            "content": {media_type: {"schema": _ref(body)} for media_type in types},
+            "content": {media_type: {"schema": ref(body)} for media_type in types},
         }
         codes += ["400", "409", "413", "415"]
     if "{" in path:
         codes.append("404")
     for parameter in operation.get("parameters", []):
-        if parameter["name"] == "kind":
-            parameter["schema"] = _ref("ReferenceKind")
-    if method == "get" and path in _LISTS:
+        if (named := section.path_parameters.get(parameter["name"])) is not None:
+            parameter["schema"] = ref(named)
+    if method == "get" and path in section.lists:
+        query = LIST_QUERY | dict(section.lists[path])
         operation["parameters"] = [
             {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
-            for name in _LISTS[path]
-            for schema, text in [_QUERY[name]]
+            for name, (schema, text) in query.items()
         ]
         codes.append("400")
-    if (method, path) == ("patch", f"{BASE}/missions/{{mission_id}}"):
+    if (method, path) in section.forbidden:
         codes.append("403")
-    if (named := _RESPONSES.get((method, path))) is not None:
-        operation["responses"]["200"]["content"]["application/json"]["schema"] = _ref(named)
+    if (named := section.responses.get((method, path))) is not None:
+        operation["responses"]["200"]["content"]["application/json"]["schema"] = ref(named)
     # Every error is {"error": ...}: Litestar's own error entries (its 400 for any operation
     # with parameters, with a body it never sends here) give way to the ones that can happen.
     responses = {code: value for code, value in operation["responses"].items() if code < "400"}
@@ -270,13 +238,14 @@ def _describe_partner_operation(method: str, path: str, operation: dict[str, Any
 class DocumentPlugin(OpenAPIRenderPlugin):
     """Serves the document at /openapi.json, completed with what the routes cannot declare."""
 
-    def __init__(self) -> None:
+    def __init__(self, sections: Sequence[Section]) -> None:
         super().__init__(path="/", media_type=MediaType.JSON)
+        self.sections = sections
         self._encoded: bytes | None = None
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self._encoded is None:
-            self._encoded = msgspec.json.encode(complete(openapi_schema))
+            self._encoded = msgspec.json.encode(complete(openapi_schema, self.sections))
         return self._encoded
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, get, patch, post
 from litestar.params import FromPath, RawBody
 
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query
+from crosspath.api.openapi import Section, page_schema
 from crosspath.companies import service
 from crosspath.companies.schema import COMPANIES, FILTERS, Company, CompanyPage
+from crosspath.records import spec_schema, struct_schema
 from crosspath.store.transaction import read, write
 
 
@@ -56,3 +59,22 @@ async def patch_company(
 
 
 ROUTES = [post_company, get_companies, get_one_company, patch_company]
+
+
+def _schemas(names: Mapping[Any, str]) -> dict[str, Any]:
+    return {
+        "Company": struct_schema(Company, names),
+        "CompanyCreate": spec_schema(COMPANIES.specs, required=True, names=names),
+        "CompanyPatch": spec_schema(COMPANIES.specs, required=False, names=names),
+        "CompanyPage": page_schema(CompanyPage, "Company"),
+    }
+
+
+DOCUMENT = Section(
+    schemas=_schemas,
+    bodies={
+        ("post", "/companies"): "CompanyCreate",
+        ("patch", "/companies/{company_id}"): "CompanyPatch",
+    },
+    lists={"/companies": {}},
+)

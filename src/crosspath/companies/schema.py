@@ -8,7 +8,8 @@ import msgspec
 
 from crosspath.fields import Code, Line, Spec, Text, Url
 from crosspath.paging import parse_text, parse_timestamp
-from crosspath.records import Id, Resource, Timestamp
+from crosspath.records import Id, Timestamp
+from crosspath.store.resource import Resource
 from crosspath.store.tables import companies
 
 EXTERNAL_ID = Spec(

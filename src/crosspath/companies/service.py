@@ -10,7 +10,7 @@ from crosspath.companies.schema import COMPANIES, Company, CompanyPage
 from crosspath.errors import COMPANY_NOT_FOUND
 from crosspath.fields import Problems
 from crosspath.paging import ListQuery
-from crosspath.records import check_references
+from crosspath.store.resource import check_references
 
 Parsed = tuple[dict[str, Any], Problems]
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, get, patch, post
 from litestar.params import FromPath, RawBody
 
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query
+from crosspath.api.openapi import TEXT_FILTER, Section, page_schema, ref
+from crosspath.fields import Choice
 from crosspath.missions import service
-from crosspath.missions.schema import FILTERS, MISSIONS, Mission, MissionPage
+from crosspath.missions.schema import FILTERS, MISSIONS, Mission, MissionPage, Salary
+from crosspath.records import declared, spec_schema, struct_schema
 from crosspath.store.transaction import read, write
 
 
@@ -58,3 +62,41 @@ async def patch_mission(
 
 
 ROUTES = [post_mission, get_missions, get_one_mission, patch_mission]
+
+
+_SALARY_SPECS, _ = declared(Salary)
+ENUMS: dict[str, Choice] = {
+    "MissionStatus": MISSIONS.specs["status"].check,
+    "ContractType": MISSIONS.specs["contract_type"].check,
+    "RemotePolicy": MISSIONS.specs["remote_policy"].check,
+    "SalaryPeriod": _SALARY_SPECS["period"].check,
+}
+
+
+def _schemas(names: Mapping[Any, str]) -> dict[str, Any]:
+    creatable = {name: spec for name, spec in MISSIONS.specs.items() if name != "status"}
+    return {
+        "Mission": struct_schema(Mission, names),
+        "MissionCreate": spec_schema(creatable, required=True, names=names),
+        "MissionPatch": spec_schema(MISSIONS.specs, required=False, names=names),
+        "MissionPage": page_schema(MissionPage, "Mission"),
+        "Salary": struct_schema(Salary, names),
+        **{name: check.schema() | {"title": name} for name, check in ENUMS.items()},
+    }
+
+
+DOCUMENT = Section(
+    named={check: name for name, check in ENUMS.items()} | {Salary: "Salary"},
+    schemas=_schemas,
+    bodies={
+        ("post", "/missions"): "MissionCreate",
+        ("patch", "/missions/{mission_id}"): "MissionPatch",
+    },
+    lists={
+        "/missions": {
+            "company_id": (TEXT_FILTER, "Only this company's missions."),
+            "status": (ref("MissionStatus"), "Only missions in this status."),
+        }
+    },
+    forbidden=[("patch", "/missions/{mission_id}")],
+)

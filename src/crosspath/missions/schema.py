@@ -10,7 +10,8 @@ import msgspec
 
 from crosspath.fields import Choice, Code, Codes, Integer, Invalid, Line, Spec, Text
 from crosspath.paging import parse_choice, parse_text, parse_timestamp
-from crosspath.records import Id, Nested, Resource, Timestamp
+from crosspath.records import Id, Nested, Timestamp
+from crosspath.store.resource import Resource
 from crosspath.store.tables import missions
 
 STATUSES = ("private", "live", "closed")

@@ -23,7 +23,7 @@ from crosspath.fields import Problems
 from crosspath.ids import is_id
 from crosspath.missions.schema import MISSIONS, Mission, MissionPage
 from crosspath.paging import ListQuery
-from crosspath.records import check_references
+from crosspath.store.resource import check_references
 from crosspath.store.tables import companies
 
 NOT_ON_CREATE = (

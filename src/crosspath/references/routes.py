@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -9,7 +10,9 @@ from litestar import Request, get
 from litestar.params import FromPath
 
 from crosspath.api.deps import EngineDep, no_query
+from crosspath.api.openapi import Section, ref
 from crosspath.errors import NotFound
+from crosspath.fields import Choice
 from crosspath.references import service
 from crosspath.references.schema import KINDS, ReferenceItem
 from crosspath.store.transaction import read_many
@@ -44,3 +47,34 @@ async def get_reference_kind(
 
 
 ROUTES = [get_references, get_reference_kind]
+
+
+def _schemas(names: Mapping[Any, str]) -> dict[str, Any]:
+    return {
+        "ReferenceKind": Choice(KINDS).schema() | {"title": "ReferenceKind"},
+        "ReferenceItem": msgspec.json.schema_components([ReferenceItem])[1]["ReferenceItem"],
+        "ReferenceSet": {
+            "type": "object",
+            "title": "ReferenceSet",
+            "properties": {"data": {"type": "array", "items": ref("ReferenceItem")}},
+            "required": ["data"],
+            "additionalProperties": False,
+        },
+        "References": {
+            "type": "object",
+            "title": "References",
+            "description": "Every current reference value, by kind.",
+            "properties": {
+                kind: {"type": "array", "items": ref("ReferenceItem")} for kind in KINDS
+            },
+            "required": list(KINDS),
+            "additionalProperties": False,
+        },
+    }
+
+
+DOCUMENT = Section(
+    schemas=_schemas,
+    responses={("get", "/references"): "References", ("get", "/references/{kind}"): "ReferenceSet"},
+    path_parameters={"kind": "ReferenceKind"},
+)
