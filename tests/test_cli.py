@@ -156,6 +156,44 @@ def test_db_upgrade_creates_the_database_and_installs_the_references(
         assert status_of(client, bob.key) == 200
 
 
+def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in `folder`, with no CROSSPATH_* variable set: the default database."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CROSSPATH_")}
+    return subprocess.run(
+        [CROSSPATH, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+
+
+def test_a_command_without_a_database_says_to_run_db_upgrade_and_creates_no_file(
+    tmp_path: Path,
+) -> None:
+    for args in (("partners", "list"), ("partners", "list", "--json")):
+        result = run_in(tmp_path, *args)
+        assert result.returncode != 0, result.stdout
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, result.stderr
+        assert "crosspath db upgrade" in lines[0]
+        assert "CROSSPATH_DATABASE_URL" in lines[0]
+        for leak in ("Traceback", "sqlalchemy", "OperationalError", "no such table"):
+            assert leak not in result.stderr
+        assert list(tmp_path.iterdir()) == []
+
+    first = run_in(tmp_path, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "Created the database schema" in first.stdout
+    assert "up to date" not in first.stdout
+    assert (tmp_path / "crosspath.db").is_file()
+    again = run_in(tmp_path, "db", "upgrade")
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stdout
+    assert "Created" not in again.stdout
+    listed = run_in(tmp_path, "partners", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+
+
 # Partners and keys
 
 

@@ -16,7 +16,7 @@ from crosspath.references import service as references
 from crosspath.references.schema import ReferenceFile, ReferenceItem
 from crosspath.store import tables
 from crosspath.store.transaction import transaction
-from tests.conftest import Partner, company_body, create_company, error_of
+from tests.conftest import Partner, company_body, create_company, create_mission, error_of
 
 NOT_FOUND = "This company does not exist or you don't have the permission to access it."
 FIELDS = {
@@ -808,3 +808,30 @@ def test_a_failed_create_leaves_no_row(
     assert count_rows(engine, alice) == 0
     assert listed_ids(client, base, alice) == []
     assert count_rows(engine, bob) == 1
+
+
+UNSAFE_HTML = '<p>ok</p><script>alert(1)</script><a href="javascript:x" onclick="y">z</a>'
+
+
+def assert_made_safe(description: str) -> None:
+    for unsafe in ("<script", "alert", "onclick", "javascript:"):
+        assert unsafe not in description, description
+    assert description.startswith("<p>ok</p>")
+    assert ">z</a>" in description
+
+
+def test_the_description_is_made_safe_as_a_jds_is_on_create_and_patch(
+    client: Client, base: str, alice: Partner
+) -> None:
+    created = create_company(client, base, alice, description=UNSAFE_HTML)
+    assert_made_safe(created["description"])
+    assert fetch(client, base, alice, created["id"])["description"] == created["description"]
+
+    other = create_company(client, base, alice, description="Plain")
+    response = patch(client, base, alice, other["id"], {"description": UNSAFE_HTML})
+    assert response.status_code == 200, response.text
+    assert response.json()["description"] == created["description"]
+    assert fetch(client, base, alice, other["id"])["description"] == created["description"]
+
+    jd = create_mission(client, base, alice, created["id"], description=UNSAFE_HTML)
+    assert jd["description"] == created["description"]

@@ -944,3 +944,28 @@ def test_a_list_shows_only_the_partners_own_missions(
     assert listed(client, base, alice) == [alices]
     assert listed(client, base, bob) == [bobs]
     assert listed(client, base, bob, status="private") == [bobs]
+
+
+def test_the_description_limit_counts_the_text_as_stored_once_made_safe(
+    client: Client, base: str, alice: Partner
+) -> None:
+    company_id = create_company(client, base, alice)["id"]
+    too_long = post(client, base, alice, mission_body(company_id, description="&" * 50_000))
+    assert too_long.status_code == 400, too_long.text
+    assert error_of(too_long).startswith("description ")
+    assert listed(client, base, alice) == []
+
+    created = post(client, base, alice, mission_body(company_id, description="&" * 10_000))
+    assert created.status_code == 201, created.text
+    stored = created.json()["description"]
+    assert stored == "&amp;" * 10_000  # 50,000 characters: exactly the limit
+    mission_id = created.json()["id"]
+
+    resent = patch(client, base, alice, mission_id, {"description": stored})
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["description"] == stored
+    assert fetch(client, base, alice, mission_id)["description"] == stored
+    again = post(client, base, alice, mission_body(company_id, description=stored))
+    assert again.status_code == 201, again.text
+    assert again.json()["description"] == stored
+    assert fetch(client, base, alice, again.json()["id"])["description"] == stored

@@ -320,3 +320,28 @@ def test_an_invalid_file_reports_every_problem(
     message = raised.value.message
     for part in ("kind", "mode", "values[0].label", "values[1]"):
         assert part in message
+
+
+@pytest.mark.parametrize("path", ["/references", "/references/sectors", "/references/locations"])
+@pytest.mark.parametrize("query", ["foo=bar", "limit=5", "cursor=abc", "kind=sectors", "foo"])
+def test_any_query_parameter_on_the_references_is_a_400_naming_it(
+    client: TestClient[Any], base: str, alice: Partner, path: str, query: str
+) -> None:
+    """The references are not paged (each answer is the whole set), so even `limit` is
+    unknown."""
+    response = client.get(f"{base}{path}?{query}", headers=alice.headers)
+    assert response.status_code == 400, response.text
+    name = query.split("=")[0]
+    assert error_of(response) == f"{name} is not a known query parameter."
+
+
+def test_several_unknown_query_parameters_are_named_in_one_answer(
+    client: TestClient[Any], base: str, alice: Partner
+) -> None:
+    response = client.get(f"{base}/references/sectors?foo=1&limit=5&foo=2", headers=alice.headers)
+    assert response.status_code == 400
+    message = error_of(response)
+    assert message.count("foo") == 1
+    assert "foo is not a known query parameter" in message
+    assert "limit is not a known query parameter" in message
+    assert client.get(f"{base}/references/sectors", headers=alice.headers).status_code == 200

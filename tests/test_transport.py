@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from litestar.testing import TestClient
@@ -1013,3 +1014,243 @@ def test_a_content_length_that_is_not_ascii_digits_is_no_server_error(
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 401
     assert json.loads(sent[1]["body"]) == {"error": "Please provide your API key."}
+
+
+# Deeply nested bodies
+
+
+def nested(depth: int) -> bytes:
+    """A company body with an unknown field `x` holding arrays nested `depth` deep."""
+    return b'{"name": "n", "x": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [1_000, 10_000])
+def test_a_deeply_nested_body_is_a_400_on_every_partner_write(
+    client: TestClient[Any], base: str, alice: Partner, depth: int
+) -> None:
+    mission = create_mission(client, base, alice)
+    before = company_count(client, base, alice)
+    writes = [
+        ("POST", f"{base}/companies"),
+        ("PATCH", f"{base}/companies/{mission['company_id']}"),
+        ("POST", f"{base}/missions"),
+        ("PATCH", f"{base}/missions/{mission['id']}"),
+    ]
+    for method, url in writes:
+        response = client.request(method, url, content=nested(depth), headers=json_headers(alice))
+        assert response.status_code == 400, (method, url, response.text)
+        assert "nested more than 64 levels" in error_of(response)
+    assert company_count(client, base, alice) == before
+    assert client.get(f"{base}/missions/{mission['id']}", headers=alice.headers).json() == mission
+
+
+@pytest.mark.parametrize("depth", [1_000, 10_000])
+def test_a_deeply_nested_access_request_is_a_400_without_a_key(
+    client: TestClient[Any], depth: int
+) -> None:
+    response = client.post(
+        "/access-requests", content=nested(depth), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert "nested more than 64 levels" in error_of(response)
+
+
+def test_a_body_at_the_depth_limit_is_judged_on_its_fields(
+    client: TestClient[Any], base: str, alice: Partner
+) -> None:
+    response = client.post(f"{base}/companies", content=nested(63), headers=json_headers(alice))
+    assert response.status_code == 400, response.text
+    message = error_of(response)
+    assert "nested" not in message
+    assert "x" in message
+
+
+def test_brackets_inside_strings_are_not_nesting(
+    client: TestClient[Any], base: str, alice: Partner
+) -> None:
+    name = '[{"' * 60 + "\\"  # quotes and a backslash, escaped in JSON, must not end the string
+    description = "[[[[{{{{" * 100 + "]}" * 10
+    body = company_body(name=name, description=description)
+    response = client.post(
+        f"{base}/companies", content=json.dumps(body).encode(), headers=json_headers(alice)
+    )
+    assert response.status_code == 201, response.text
+    company = response.json()
+    assert company["name"] == name
+    assert company["description"] == description
+    patched = client.patch(
+        f"{base}/companies/{company['id']}",
+        content=json.dumps({"description": "{" * 500}).encode(),
+        headers=json_headers(alice),
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"] == "{" * 500
+
+
+# Several Authorization headers
+
+
+UNAUTHORIZED = {"error": "Please provide your API key."}
+
+
+def assert_unauthorized(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json() == UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+
+
+def send_raw_headers(app: Any, method: str, url: str, headers: list[tuple[str, str]]) -> Any:
+    """A request whose headers reach the app line by line, duplicates kept (the TestClient
+    joins repeated headers into one)."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            return await http.request(method, url, headers=headers, json=company_body())
+
+    return anyio.run(send)
+
+
+def test_two_authorization_headers_are_refused_even_when_both_keys_are_valid(
+    client: TestClient[Any], settings: Settings, engine: Engine, base: str, alice: Partner,
+    bob: Partner,
+) -> None:  # fmt: skip
+    company = create_company(client, base, bob)
+    a, b = alice.headers["Authorization"], bob.headers["Authorization"]
+    app = create_app(settings, engine)
+    for pair in ([a, b], [b, a], [a, a]):
+        lines = [("Authorization", value) for value in pair]
+        for method, path in (("GET", "/companies"), ("GET", f"/companies/{company['id']}"),
+                             ("POST", "/companies"), ("HEAD", "/companies")):  # fmt: skip
+            response = send_raw_headers(app, method, base + path, lines)
+            assert response.status_code == 401, (pair, method, path, response.text)
+            assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+            if method != "HEAD":
+                assert response.json() == UNAUTHORIZED
+        assert_unauthorized(client.get(f"{base}/companies", headers=lines))
+    assert company_count(client, base, alice) == 0
+    assert company_count(client, base, bob) == 1
+
+
+# OPTIONS and HEAD
+
+
+READ_ONLY = {"GET", "HEAD", "OPTIONS"}
+ROUTE_METHODS = [
+    ("/companies", READ_ONLY | {"POST"}),
+    ("/companies/{company}", READ_ONLY | {"PATCH"}),
+    ("/missions", READ_ONLY | {"POST"}),
+    ("/missions/{mission}", READ_ONLY | {"PATCH"}),
+    ("/references", READ_ONLY),
+    ("/references/sectors", READ_ONLY),
+]
+
+
+def allow_of(response: httpx.Response) -> set[str]:
+    return {word.strip() for word in response.headers["Allow"].split(",")}
+
+
+@pytest.mark.parametrize(("path", "methods"), ROUTE_METHODS)
+def test_options_lists_every_method_the_path_serves_as_a_405_does(
+    client: TestClient[Any], base: str, alice: Partner, path: str, methods: set[str]
+) -> None:
+    mission = create_mission(client, base, alice)
+    url = base + path.format(company=mission["company_id"], mission=mission["id"])
+    response = client.options(url, headers=alice.headers)
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    assert allow_of(response) == methods
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "RateLimit-Remaining" in response.headers
+    refused = client.request("DELETE", url, headers=alice.headers)
+    assert refused.status_code == 405, refused.text
+    assert allow_of(refused) == methods
+    assert "DELETE is not allowed" in error_of(refused)
+
+
+def test_options_under_a_base_path_needs_the_key(
+    client: TestClient[Any], base: str, alice: Partner, bob: Partner
+) -> None:
+    """The API serves no browser from another origin (no CORS), so OPTIONS is an ordinary
+    request: under a base path it needs a valid key, 401 first like every other method (the
+    contract's "401 whatever else"). With any valid key it lists the methods of the path, which
+    depend on the route alone: another partner's record gives the same answer and reveals
+    nothing."""
+    company = create_company(client, base, alice)
+    for path in ("/companies", f"/companies/{company['id']}", "/references", "/no-such-route"):
+        assert_unauthorized(client.options(base + path))
+        assert_unauthorized(client.options(base + path, headers={"Authorization": "Apikey x"}))
+    mine = client.options(f"{base}/companies/{company['id']}", headers=alice.headers)
+    theirs = client.options(f"{base}/companies/{company['id']}", headers=bob.headers)
+    assert (mine.status_code, theirs.status_code) == (204, 204)
+    assert mine.headers["Allow"] == theirs.headers["Allow"]
+    unknown = client.options(f"{base}/no-such-route", headers=alice.headers)
+    assert unknown.status_code == 404
+    assert error_of(unknown) == f"There is no endpoint at {base}/no-such-route."
+
+
+def test_options_outside_the_base_paths_needs_no_key(client: TestClient[Any]) -> None:
+    for path, methods in (("/healthz", READ_ONLY), ("/readyz", READ_ONLY), ("/", READ_ONLY),
+                          ("/access-requests", {"POST", "OPTIONS"})):  # fmt: skip
+        response = client.options(path)
+        assert response.status_code == 204, (path, response.text)
+        assert allow_of(response) == methods, path
+
+
+def test_a_405_lists_head_only_where_get_is_served(client: TestClient[Any], base: str,
+                                                   alice: Partner) -> None:  # fmt: skip
+    listed = client.post(f"{base}/references", json={}, headers=alice.headers)
+    assert listed.status_code == 405
+    assert allow_of(listed) == READ_ONLY
+    assert "HEAD" in error_of(listed)
+    post_only = client.delete("/access-requests")
+    assert post_only.status_code == 405
+    assert allow_of(post_only) == {"POST", "OPTIONS"}
+    assert client.get("/access-requests").status_code == 405
+    health = client.delete("/healthz")
+    assert health.status_code == 405
+    assert allow_of(health) == READ_ONLY
+
+
+def same_headers(head: httpx.Response, get: httpx.Response) -> None:
+    """HEAD answers as GET would, without the body: same status and headers but those that
+    change from one request to the next."""
+    varying = {"x-request-id", "ratelimit-remaining", "ratelimit-reset"}
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    assert {k: v for k, v in head.headers.items() if k not in varying} == {
+        k: v for k, v in get.headers.items() if k not in varying
+    }
+    assert int(head.headers["Content-Length"]) == len(get.content) > 0
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/"])
+def test_head_outside_the_base_paths_is_get_without_the_body(
+    client: TestClient[Any], path: str
+) -> None:
+    same_headers(client.head(path), client.get(path))
+
+
+def test_head_on_a_partner_get_is_the_get_without_the_body(
+    client: TestClient[Any], base: str, alice: Partner
+) -> None:
+    company = create_company(client, base, alice)
+    for path in ("/companies", f"/companies/{company['id']}", "/companies/cmp_unknown",
+                 "/references/sectors"):  # fmt: skip
+        head = client.head(base + path, headers=alice.headers)
+        assert head.headers["Cache-Control"] == "no-store"
+        same_headers(head, client.get(base + path, headers=alice.headers))
+    assert company_count(client, base, alice) == 1
+
+
+def test_head_without_a_key_under_a_base_path_is_401_with_no_body(
+    client: TestClient[Any], base: str
+) -> None:
+    for path in ("/companies", "/references", "/no-such-route"):
+        response = client.head(base + path)
+        assert response.status_code == 401
+        assert response.content == b""
+        assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+        assert int(response.headers["Content-Length"]) == len(
+            json.dumps(UNAUTHORIZED, separators=(",", ":"))
+        )

@@ -11,9 +11,12 @@ from typing import Any, cast
 from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Server
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
+from litestar.utils import normalize_path
 from sqlalchemy import Engine, text
 
 from crosspath.access import routes as access
@@ -92,6 +95,36 @@ def build_litestar(
     )
 
 
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def methods_by_path(app: Litestar) -> Callable[[str], tuple[str, ...] | None]:
+    """What the router knows of a path: every method it serves there (HEAD wherever GET is, and
+    OPTIONS), or None when no route of the app matches it (the app answers 404 or serves a mount).
+
+    Litestar's own OPTIONS answer can miss the methods of handlers registered after the first one
+    on a path, and its 405 leaves out HEAD (which the edge answers), so the edge asks here."""
+    served: dict[str, tuple[str, ...]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            methods = set(route.methods) | {"OPTIONS"}
+            if "GET" in methods:
+                methods.add("HEAD")
+            served[route.path_format] = tuple(m for m in METHOD_ORDER if m in methods) + tuple(
+                sorted(methods - set(METHOD_ORDER))
+            )
+    router = app.asgi_router
+
+    def lookup(path: str) -> tuple[str, ...] | None:
+        try:
+            template = router.handle_routing(path=normalize_path(path), method="OPTIONS")[4]
+        except HTTPException:  # no route, or none for HTTP
+            return None
+        return served.get(template)
+
+    return lookup
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Any:
     """The ASGI application: the Litestar app behind the edge."""
     settings = settings or Settings.from_env()
@@ -106,4 +139,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         authenticate=partial(keys.authenticate, engine, settings.secret_key),
         needs_touch=keys.needs_touch,
         touch=partial(keys.touch_key, engine),
+        methods=methods_by_path(app),
     )

@@ -2,8 +2,9 @@
 
 It runs before routing, so that under a partner base path a request without a valid key gets
 401 whatever else is wrong with it, unknown routes included. In order: request id, early 413,
-authentication (401), rate limit (429); then the app; then security and rate-limit headers and
-one JSON access-log line. `HEAD` is answered as `GET` without the body.
+authentication (401), rate limit (429); then `OPTIONS` and a method the path does not serve
+(405), both answered here with `Allow` from the app's routes; then the app; then security and
+rate-limit headers and one JSON access-log line. `HEAD` is answered as `GET` without the body.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Authenticate = Callable[[str | None], Caller | None]
 Touch = Callable[[Caller], None]
 NeedsTouch = Callable[[Caller], bool]
+Methods = Callable[[str], tuple[str, ...] | None]
 
 access_log = logging.getLogger("crosspath.access")
 log = logging.getLogger("crosspath.edge")
@@ -60,6 +62,7 @@ class Edge:
         authenticate: Authenticate,
         needs_touch: NeedsTouch,
         touch: Touch,
+        methods: Methods,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -67,6 +70,7 @@ class Edge:
         self.authenticate = authenticate
         self.needs_touch = needs_touch
         self.touch = touch
+        self.methods = methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,8 +113,15 @@ class Edge:
             refusal = (
                 await self._refusal(headers, authorizations, state, extra) if partner else None
             )
+            # GET (HEAD included) goes straight on: where no route serves it, the app's 405
+            # lists the right methods, since HEAD is only added where GET is served.
+            allowed = self.methods(scope["path"]) if scope["method"] != "GET" else None
             if refusal is not None:
                 await send_error(send_with_headers, refusal)
+            elif allowed is not None and scope["method"] == "OPTIONS":
+                await _send_allow(send_with_headers, allowed)
+            elif allowed is not None and scope["method"] not in allowed:
+                await send_error(send_with_headers, _not_allowed(scope, allowed))
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
@@ -161,6 +172,23 @@ class Edge:
             except (SQLAlchemyError, ServiceUnavailable) as exc:  # a hint for operators only
                 log.warning("last use of key %s not recorded: %s", caller.key_id, exc)
         return None
+
+
+async def _send_allow(send: Send, allowed: tuple[str, ...]) -> None:
+    """The answer to OPTIONS: every method the path serves, from the router's own routes."""
+    headers = [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _not_allowed(scope: Scope, allowed: tuple[str, ...]) -> AppError:
+    listed = ", ".join(allowed)
+    error = AppError(
+        f"{scope['method']} is not allowed on {scope['path']}; allowed: {listed}.",
+        {"Allow": listed},
+    )
+    error.status_code = 405
+    return error
 
 
 def _headers(scope: Scope) -> tuple[dict[str, str], int]:
