@@ -62,6 +62,15 @@ class NotFound(AppError):
     status_code = 404
 
 
+class MethodNotAllowed(AppError):
+    status_code = 405
+
+    def __init__(self, method: str, path: str, allowed: str) -> None:
+        super().__init__(
+            f"{method} is not allowed on {path}; allowed: {allowed}.", {"Allow": allowed}
+        )
+
+
 class Conflict(AppError):
     status_code = 409
 

@@ -25,6 +25,7 @@ from crosspath.caller import Caller
 from crosspath.errors import (
     MAX_BODY_BYTES,
     AppError,
+    MethodNotAllowed,
     PayloadTooLarge,
     ServiceUnavailable,
     TooManyRequests,
@@ -34,6 +35,7 @@ from crosspath.errors import (
 from crosspath.store.transaction import run_sync
 
 PARTNER_BASE_PATHS = ("/partners/v1", "/partners/hunteron/v1")
+TOUCH_TIMEOUT = 2.0  # seconds a request waits for its key's last use to be recorded
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -121,7 +123,10 @@ class Edge:
             elif allowed is not None and scope["method"] == "OPTIONS":
                 await _send_allow(send_with_headers, allowed)
             elif allowed is not None and scope["method"] not in allowed:
-                await send_error(send_with_headers, _not_allowed(scope, allowed))
+                await send_error(
+                    send_with_headers,
+                    MethodNotAllowed(scope["method"], scope["path"], ", ".join(allowed)),
+                )
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
@@ -167,9 +172,9 @@ class Edge:
             limiter = self.limiter
             return TooManyRequests(too_many_requests(limiter.limit, limiter.window, decision.reset))
         if self.needs_touch(caller):
-            try:
-                await run_sync(self.engine, self.touch, caller)
-            except (SQLAlchemyError, ServiceUnavailable) as exc:  # a hint for operators only
+            try:  # a hint for operators: never worth more than a short wait
+                await run_sync(self.engine, self.touch, caller, timeout=TOUCH_TIMEOUT)
+            except (SQLAlchemyError, ServiceUnavailable) as exc:
                 log.warning("last use of key %s not recorded: %s", caller.key_id, exc)
         return None
 
@@ -179,16 +184,6 @@ async def _send_allow(send: Send, allowed: tuple[str, ...]) -> None:
     headers = [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
-
-
-def _not_allowed(scope: Scope, allowed: tuple[str, ...]) -> AppError:
-    listed = ", ".join(allowed)
-    error = AppError(
-        f"{scope['method']} is not allowed on {scope['path']}; allowed: {listed}.",
-        {"Allow": listed},
-    )
-    error.status_code = 405
-    return error
 
 
 def _headers(scope: Scope) -> tuple[dict[str, str], int]:

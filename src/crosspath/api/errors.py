@@ -14,7 +14,13 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
-from crosspath.errors import BODY_TOO_LARGE, INTERNAL_ERROR, AppError, ServiceUnavailable
+from crosspath.errors import (
+    BODY_TOO_LARGE,
+    INTERNAL_ERROR,
+    AppError,
+    MethodNotAllowed,
+    ServiceUnavailable,
+)
 from crosspath.store.engine import is_outage
 
 log = logging.getLogger("crosspath.errors")
@@ -71,8 +77,7 @@ def _framework_error(exc: HTTPException, path: str, method: str) -> AppError:
     if isinstance(exc, NotFoundException):
         return _status(404, f"There is no endpoint at {path}.", headers)
     if isinstance(exc, MethodNotAllowedException):
-        allowed = headers.get("allow") or headers.get("Allow") or ""
-        return _status(405, f"{method} is not allowed on {path}; allowed: {allowed}.", headers)
+        return MethodNotAllowed(method, path, headers.get("allow") or headers.get("Allow") or "")
     if exc.status_code == 413:
         return _status(413, BODY_TOO_LARGE, headers)
     if exc.status_code >= 500:
