@@ -14,16 +14,15 @@ from crosspath.accounts import service as accounts
 from crosspath.store import tables
 from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, company_body, create_company, error_of
+from tests.contract import AUTHENTICATE, MISSING_API_KEY
 
-MISSING_KEY = "Please provide your API key."
-CHALLENGE = 'Apikey realm="CrossPath"'
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
 def assert_refused(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
-    assert error_of(response) == MISSING_KEY
-    assert response.headers["WWW-Authenticate"] == CHALLENGE
+    assert error_of(response) == MISSING_API_KEY
+    assert response.headers["WWW-Authenticate"] == AUTHENTICATE
 
 
 def company_names(client: TestClient[Any], base: str, headers: dict[str, str]) -> list[str]:
@@ -314,7 +313,7 @@ def test_routes_outside_the_base_paths_need_no_key(
 
 
 def test_a_path_that_only_starts_like_a_base_path_is_not_a_partner_path(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     response = client.get("/partners/v10/companies")
     assert response.status_code == 404

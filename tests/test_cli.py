@@ -31,6 +31,7 @@ from crosspath.settings import Settings
 from crosspath.store.engine import make_engine
 from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, create_company, create_mission, make_partner
+from tests.contract import MISSING_API_KEY
 
 
 def _command() -> str:
@@ -131,7 +132,7 @@ def assert_refused(client: TestClient[Any], key: str) -> None:
     for base in ("/partners/v1", "/partners/hunteron/v1"):
         response = client.get(f"{base}/missions", headers={"Authorization": f"Apikey {key}"})
         assert response.status_code == 401
-        assert response.json() == {"error": "Please provide your API key."}
+        assert response.json() == {"error": MISSING_API_KEY}
 
 
 # Database

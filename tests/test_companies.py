@@ -17,8 +17,8 @@ from crosspath.references.schema import ReferenceFile, ReferenceItem
 from crosspath.store import tables
 from crosspath.store.transaction import transaction
 from tests.conftest import Partner, company_body, create_company, create_mission, error_of
+from tests.contract import COMPANY_NOT_FOUND
 
-NOT_FOUND = "This company does not exist or you don't have the permission to access it."
 FIELDS = {
     "id", "external_id", "name", "website", "description", "sector", "size", "location",
     "created_at", "updated_at",
@@ -107,7 +107,7 @@ def test_it_points_the_location_header_at_the_new_company(
 
 
 def test_it_creates_a_company_from_a_name_alone_with_every_other_field_null(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     company = create_company(client, base, alice, sector=None, size=None, location=None)
     for name in ("external_id", "website", "description", "sector", "size", "location"):
@@ -123,34 +123,28 @@ def test_it_gives_each_new_company_a_distinct_time_ordered_id(
     assert ids == sorted(ids)
 
 
-def test_it_serves_the_same_company_under_both_base_paths(
-    client: Client, alice: Partner, bob: Partner
-) -> None:
+def test_it_serves_the_same_company_under_both_base_paths(client: Client, alice: Partner) -> None:
     company = create_company(client, "/partners/hunteron/v1", alice)
     assert fetch(client, "/partners/v1", alice, company["id"]) == company
     response = patch(client, "/partners/v1", alice, company["id"], {"name": "Renamed"})
     assert fetch(client, "/partners/hunteron/v1", alice, company["id"]) == response.json()
 
 
-def test_it_answers_404_for_an_unknown_company(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_answers_404_for_an_unknown_company(client: Client, base: str, alice: Partner) -> None:
     create_company(client, base, alice)
     for company_id in ("cmp_01JZZZZZZZZZZZZZZZZZZZZZZZ", "1", "msn_01JZZZZZZZZZZZZZZZZZZZZZZZ"):
         response = client.get(f"{base}/companies/{company_id}", headers=alice.headers)
         assert response.status_code == 404
-        assert error_of(response) == NOT_FOUND
+        assert error_of(response) == COMPANY_NOT_FOUND
         response = patch(client, base, alice, company_id, {"name": "X"})
         assert response.status_code == 404
-        assert error_of(response) == NOT_FOUND
+        assert error_of(response) == COMPANY_NOT_FOUND
 
 
 # Field rules
 
 
-def test_it_stores_single_line_fields_trimmed(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_stores_single_line_fields_trimmed(client: Client, base: str, alice: Partner) -> None:
     company = create_company(
         client,
         base,
@@ -173,7 +167,7 @@ def test_it_stores_single_line_fields_trimmed(
 
 
 def test_it_keeps_line_breaks_and_tabs_in_the_description(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     description = "  Line one\r\n\tLine two\n"
     company = create_company(client, base, alice, description=description)
@@ -183,7 +177,7 @@ def test_it_keeps_line_breaks_and_tabs_in_the_description(
 
 @pytest.mark.parametrize("blank", ["", "   ", " \t "])
 def test_it_stores_a_blank_optional_field_as_null(
-    client: Client, base: str, alice: Partner, bob: Partner, blank: str
+    client: Client, base: str, alice: Partner, blank: str
 ) -> None:
     if "\t" in blank:
         fields = ("description",)  # a tab is only allowed in long texts
@@ -221,7 +215,7 @@ def test_it_accepts_a_name_of_200_characters_after_trimming(
     ids=["missing", "null", "empty", "blank", "too-long", "number", "list"],
 )
 def test_it_rejects_a_company_without_a_valid_name(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner, body: dict[str, Any]
+    client: Client, engine: Engine, base: str, alice: Partner, body: dict[str, Any]
 ) -> None:
     response = post(client, base, alice, {"size": "1-10"} | body)
     assert response.status_code == 400
@@ -269,7 +263,7 @@ def test_it_rejects_control_characters_in_the_name(
     ],
 )
 def test_it_rejects_control_characters_in_other_fields(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner, field: str, value: str
+    client: Client, engine: Engine, base: str, alice: Partner, field: str, value: str
 ) -> None:
     response = post(client, base, alice, company_body(**{field: value}))
     assert response.status_code == 400
@@ -287,7 +281,7 @@ def test_it_rejects_control_characters_in_other_fields(
     ],
 )
 def test_it_accepts_http_and_https_websites(
-    client: Client, base: str, alice: Partner, bob: Partner, website: str
+    client: Client, base: str, alice: Partner, website: str
 ) -> None:
     assert create_company(client, base, alice, website=website)["website"] == website
 
@@ -307,7 +301,7 @@ def test_it_accepts_http_and_https_websites(
     ],
 )
 def test_it_rejects_a_website_that_is_not_an_http_url(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner, website: Any
+    client: Client, engine: Engine, base: str, alice: Partner, website: Any
 ) -> None:
     response = post(client, base, alice, company_body(website=website))
     assert response.status_code == 400
@@ -360,7 +354,7 @@ def test_it_limits_the_external_id_to_100_characters(
     ],
 )
 def test_it_accepts_reference_codes(
-    client: Client, base: str, alice: Partner, bob: Partner, field: str, value: str
+    client: Client, base: str, alice: Partner, field: str, value: str
 ) -> None:
     assert create_company(client, base, alice, **{field: value})[field] == value
 
@@ -403,7 +397,7 @@ def test_it_rejects_an_unknown_reference_code_and_says_where_the_values_are_list
     ("field", "value"), [("sector", 3), ("size", ["1-10"]), ("location", {"code": "FR"})]
 )
 def test_it_rejects_a_reference_field_that_is_not_a_string(
-    client: Client, base: str, alice: Partner, bob: Partner, field: str, value: Any
+    client: Client, base: str, alice: Partner, field: str, value: Any
 ) -> None:
     response = post(client, base, alice, company_body(**{field: value}))
     assert response.status_code == 400
@@ -411,7 +405,7 @@ def test_it_rejects_a_reference_field_that_is_not_a_string(
 
 
 def test_it_names_every_wrong_field_in_one_message(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner
+    client: Client, engine: Engine, base: str, alice: Partner
 ) -> None:
     body = {"website": "acme.example", "sector": "rocketry", "size": "1-10"}
     response = post(client, base, alice, body)
@@ -425,7 +419,7 @@ def test_it_names_every_wrong_field_in_one_message(
 
 
 def test_it_names_every_wrong_field_of_a_patch_in_one_message(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     company = create_company(client, base, alice)
     body = {"name": None, "description": "x" * 20_001, "location": "atlantis", "nickname": "A"}
@@ -452,7 +446,7 @@ def test_it_rejects_an_unknown_field_by_name(
 
 @pytest.mark.parametrize("field", ["id", "created_at", "updated_at"])
 def test_it_rejects_read_only_fields_on_create(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner, field: str
+    client: Client, engine: Engine, base: str, alice: Partner, field: str
 ) -> None:
     value = "cmp_01JZZZZZZZZZZZZZZZZZZZZZZZ" if field == "id" else "2026-01-01T00:00:00.000000Z"
     response = post(client, base, alice, company_body(**{field: value}))
@@ -463,7 +457,7 @@ def test_it_rejects_read_only_fields_on_create(
 
 @pytest.mark.parametrize("field", ["id", "created_at", "updated_at"])
 def test_it_rejects_read_only_fields_on_patch_even_with_their_current_value(
-    client: Client, base: str, alice: Partner, bob: Partner, field: str
+    client: Client, base: str, alice: Partner, field: str
 ) -> None:
     company = create_company(client, base, alice)
     response = patch(client, base, alice, company["id"], {"name": "New", field: company[field]})
@@ -475,9 +469,7 @@ def test_it_rejects_read_only_fields_on_patch_even_with_their_current_value(
 # PATCH semantics
 
 
-def test_it_keeps_the_fields_a_patch_leaves_out(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_keeps_the_fields_a_patch_leaves_out(client: Client, base: str, alice: Partner) -> None:
     company = create_company(
         client, base, alice, external_id="a-1", website="https://a.example", description="Hi"
     )
@@ -488,9 +480,7 @@ def test_it_keeps_the_fields_a_patch_leaves_out(
     assert fetch(client, base, alice, company["id"]) == updated
 
 
-def test_it_sets_every_field_a_patch_sends(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_sets_every_field_a_patch_sends(client: Client, base: str, alice: Partner) -> None:
     company = create_company(client, base, alice)
     changes = {
         "external_id": "new-id",
@@ -508,7 +498,7 @@ def test_it_sets_every_field_a_patch_sends(
 
 
 def test_it_clears_nullable_fields_patched_with_null(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     nullable = ("external_id", "website", "description", "sector", "size", "location")
     company = create_company(
@@ -523,7 +513,7 @@ def test_it_clears_nullable_fields_patched_with_null(
 
 
 def test_it_clears_a_field_patched_with_a_blank_string(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     company = create_company(client, base, alice, website="https://a.example")
     response = patch(client, base, alice, company["id"], {"website": "  ", "sector": ""})
@@ -533,7 +523,7 @@ def test_it_clears_a_field_patched_with_a_blank_string(
 
 @pytest.mark.parametrize("name", [None, "", "   "])
 def test_it_rejects_a_patch_that_clears_the_name(
-    client: Client, base: str, alice: Partner, bob: Partner, name: str | None
+    client: Client, base: str, alice: Partner, name: str | None
 ) -> None:
     company = create_company(client, base, alice)
     response = patch(client, base, alice, company["id"], {"name": name})
@@ -542,9 +532,7 @@ def test_it_rejects_a_patch_that_clears_the_name(
     assert fetch(client, base, alice, company["id"]) == company
 
 
-def test_it_treats_an_empty_patch_as_a_no_op(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_treats_an_empty_patch_as_a_no_op(client: Client, base: str, alice: Partner) -> None:
     company = create_company(client, base, alice)
     response = patch(client, base, alice, company["id"], {})
     assert response.status_code == 200
@@ -553,7 +541,7 @@ def test_it_treats_an_empty_patch_as_a_no_op(
 
 
 def test_it_leaves_updated_at_alone_when_a_patch_resends_the_current_values(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     company = create_company(client, base, alice, external_id="a-1", website="https://a.example")
     writable = {name: company[name] for name in FIELDS - {"id", "created_at", "updated_at"}}
@@ -562,9 +550,7 @@ def test_it_leaves_updated_at_alone_when_a_patch_resends_the_current_values(
     assert response.json() == company
 
 
-def test_it_bumps_updated_at_on_a_real_change(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_bumps_updated_at_on_a_real_change(client: Client, base: str, alice: Partner) -> None:
     company = create_company(client, base, alice)
     response = patch(client, base, alice, company["id"], {"name": "Renamed"})
     assert response.status_code == 200
@@ -576,9 +562,7 @@ def test_it_bumps_updated_at_on_a_real_change(
     assert second.json()["updated_at"] > updated["updated_at"]
 
 
-def test_it_accepts_a_merge_patch_content_type(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_it_accepts_a_merge_patch_content_type(client: Client, base: str, alice: Partner) -> None:
     company = create_company(client, base, alice)
     response = client.patch(
         f"{base}/companies/{company['id']}",
@@ -590,7 +574,7 @@ def test_it_accepts_a_merge_patch_content_type(
 
 
 def test_a_patch_that_fails_validation_changes_nothing(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     company = create_company(client, base, alice, website="https://a.example")
     body = {"name": "Would be renamed", "sector": "software", "website": "not a url"}
@@ -604,7 +588,7 @@ def test_a_patch_that_fails_validation_changes_nothing(
 
 
 def test_it_refuses_a_duplicate_external_id_on_create_naming_the_holder(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner
+    client: Client, engine: Engine, base: str, alice: Partner
 ) -> None:
     holder = create_company(client, base, alice, external_id="acme-7")
     response = post(client, base, alice, company_body(name="Other", external_id=" acme-7 "))
@@ -617,7 +601,7 @@ def test_it_refuses_a_duplicate_external_id_on_create_naming_the_holder(
 
 
 def test_it_refuses_a_duplicate_external_id_on_patch_and_changes_nothing(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     holder = create_company(client, base, alice, external_id="acme-7")
     other = create_company(client, base, alice, name="Other", external_id="other-1")
@@ -629,7 +613,7 @@ def test_it_refuses_a_duplicate_external_id_on_patch_and_changes_nothing(
 
 
 def test_it_lets_a_company_keep_its_own_external_id_on_patch(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     company = create_company(client, base, alice, external_id="acme-7")
     response = patch(client, base, alice, company["id"], {"external_id": "acme-7", "name": "New"})
@@ -638,7 +622,7 @@ def test_it_lets_a_company_keep_its_own_external_id_on_patch(
 
 
 def test_it_frees_an_external_id_once_its_holder_clears_it(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     first = create_company(client, base, alice, external_id="acme-7")
     assert patch(client, base, alice, first["id"], {"external_id": None}).status_code == 200
@@ -647,7 +631,7 @@ def test_it_frees_an_external_id_once_its_holder_clears_it(
 
 
 def test_it_allows_many_companies_without_an_external_id(
-    client: Client, engine: Engine, base: str, alice: Partner, bob: Partner
+    client: Client, engine: Engine, base: str, alice: Partner
 ) -> None:
     for _ in range(3):
         create_company(client, base, alice)
@@ -735,7 +719,7 @@ def test_another_partner_cannot_read_a_company(
     company = create_company(client, base, alice, external_id="secret-1")
     response = client.get(f"{base}/companies/{company['id']}", headers=bob.headers)
     assert response.status_code == 404
-    assert error_of(response) == NOT_FOUND
+    assert error_of(response) == COMPANY_NOT_FOUND
 
 
 @pytest.mark.parametrize(
@@ -749,7 +733,7 @@ def test_another_partner_cannot_patch_a_company_and_it_stays_unchanged(
     company = create_company(client, base, alice)
     response = patch(client, base, bob, company["id"], body)
     assert response.status_code == 404
-    assert error_of(response) == NOT_FOUND
+    assert error_of(response) == COMPANY_NOT_FOUND
     assert fetch(client, base, alice, company["id"]) == company
 
 

@@ -40,12 +40,12 @@ from sqlalchemy import Engine, create_engine
 
 from crosspath.accounts import service as accounts
 from crosspath.api.app import build_litestar
-from crosspath.errors import MISSING_API_KEY
 from crosspath.missions.schema import EXAMPLE_COMPANY_ID
 from crosspath.paging import encode_cursor
 from crosspath.settings import Settings
 from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, create_company, create_mission, make_partner, set_status
+from tests.contract import AUTHENTICATE, MISSING_API_KEY
 
 DEFAULT_EXAMPLES = 20
 EXAMPLES = int(os.environ.get("CROSSPATH_FUZZ_EXAMPLES") or 0)
@@ -247,7 +247,7 @@ def test_partner_operations_with_a_bad_key_answer_401(
     response = send(client, case, base, authorization)
     assert response.status_code == 401, described(response)
     assert response.json() == {"error": MISSING_API_KEY}, described(response)
-    assert response.headers["www-authenticate"] == 'Apikey realm="CrossPath"'
+    assert response.headers["www-authenticate"] == AUTHENTICATE
 
 
 @outside_base_paths.exclude(path_regex="^/partners/").parametrize()

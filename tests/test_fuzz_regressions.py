@@ -8,11 +8,9 @@ from typing import Any
 from litestar.testing import TestClient
 
 from tests.conftest import Partner, create_company, create_mission, error_of, mission_body
+from tests.contract import COMPANY_NOT_FOUND, MISSION_NOT_FOUND, MISSION_NOT_UPDATABLE
 
 Client = TestClient[Any]
-COMPANY_NOT_FOUND = "This company does not exist or you don't have the permission to access it."
-MISSION_NOT_FOUND = "This mission does not exist or you don't have the permission to access it."
-MISSION_NOT_UPDATABLE = "This mission does not exist or you don't have the permission to update it."
 
 
 def test_a_mission_without_languages_is_created_and_updated(
@@ -101,7 +99,7 @@ def test_every_documented_error_is_the_error_object(client: Client) -> None:
 
 
 def test_an_empty_cursor_is_a_400_and_the_document_says_so(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     """An empty `cursor` was documented as a valid string; the service refuses it (400)."""
     create_company(client, base, alice)
@@ -118,7 +116,7 @@ def test_an_empty_cursor_is_a_400_and_the_document_says_so(
 
 
 def test_a_company_id_filter_out_of_bounds_is_a_400_and_the_document_says_so(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     """An empty or over-long `company_id` filter was documented as any string."""
     create_mission(client, base, alice)
@@ -138,7 +136,7 @@ def test_a_company_id_filter_out_of_bounds_is_a_400_and_the_document_says_so(
 
 
 def test_an_empty_website_is_stored_as_null_and_the_document_accepts_it(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     """`website: ""` is accepted as null, but the document's `format: uri` refused it."""
     import re
@@ -170,7 +168,7 @@ def test_an_empty_website_is_stored_as_null_and_the_document_accepts_it(
 
 
 def test_a_reference_code_with_a_control_character_is_refused_as_documented(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     """The Code checker refuses control characters; the document had no pattern for codes."""
     company_id = create_company(client, base, alice)["id"]
@@ -190,9 +188,7 @@ def test_a_reference_code_with_a_control_character_is_refused_as_documented(
     assert schemas["CompanyCreate"]["properties"]["sector"]["pattern"] == line
 
 
-def test_an_integral_float_is_an_integer(
-    client: Client, base: str, alice: Partner, bob: Partner
-) -> None:
+def test_an_integral_float_is_an_integer(client: Client, base: str, alice: Partner) -> None:
     """JSON Schema counts 43.0 as an integer, the service refused it: now stored as 43."""
     company_id = create_company(client, base, alice)["id"]
     body = mission_body(

@@ -34,16 +34,18 @@ from sqlalchemy import Engine
 from crosspath.missions.review import set_status
 from crosspath.store.transaction import transaction
 from tests.conftest import BASE_PATHS, Partner, error_of, make_partner
+from tests.contract import (
+    COMPANY_NOT_FOUND,
+    COMPANY_NOT_USABLE,
+    MISSION_NOT_FOUND,
+    MISSION_NOT_UPDATABLE,
+    STATUS_NOT_LIVE,
+)
 
 STEPS = int(os.environ.get("CROSSPATH_STATEFUL_STEPS", "2000"))
 STEPS_PER_EXAMPLE = 50
 MAX_RECORDS = 60  # per partner and kind, so that a whole list fits one page of 100
 
-COMPANY_NOT_FOUND = "This company does not exist or you don't have the permission to access it."
-COMPANY_NOT_USABLE = "This company does not exist or you don't have the permission to use it."
-MISSION_NOT_FOUND = "This mission does not exist or you don't have the permission to access it."
-MISSION_NOT_UPDATABLE = "This mission does not exist or you don't have the permission to update it."
-STATUS_NOT_LIVE = "You can't update the status of a JD that is not Live."
 
 # Single-line fields are stored trimmed; a blank optional text means null.
 LINES = {"external_id", "name", "title", "website", "sector", "size", "location", "position"}

@@ -21,11 +21,13 @@ from tests.conftest import (
     mission_body,
     set_status,
 )
+from tests.contract import (
+    COMPANY_NOT_USABLE,
+    MISSION_NOT_FOUND,
+    MISSION_NOT_UPDATABLE,
+    STATUS_NOT_LIVE,
+)
 
-COMPANY_NOT_USABLE = "This company does not exist or you don't have the permission to use it."
-MISSION_NOT_FOUND = "This mission does not exist or you don't have the permission to access it."
-MISSION_NOT_UPDATABLE = "This mission does not exist or you don't have the permission to update it."
-STATUS_NOT_LIVE = "You can't update the status of a JD that is not Live."
 MISSION_FIELDS = {
     "id", "external_id", "company_id", "title", "description", "position", "location",
     "languages", "contract_type", "remote_policy", "experience_years_min", "salary",
@@ -741,7 +743,7 @@ def test_it_resends_the_current_company_unchanged(
 
 
 def test_it_refuses_a_duplicate_external_id_naming_the_holder(
-    client: Client, base: str, alice: Partner, bob: Partner
+    client: Client, base: str, alice: Partner
 ) -> None:
     holder = create_mission(client, base, alice, external_id="JD-42")
     company = create_company(client, base, alice)

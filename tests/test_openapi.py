@@ -142,7 +142,7 @@ def test_the_generated_client_has_the_write_and_page_models(generated: ModuleTyp
 
 
 def test_the_generated_models_read_what_the_service_answers(
-    generated: ModuleType, client: TestClient[Any], alice: Partner, bob: Partner
+    generated: ModuleType, client: TestClient[Any], alice: Partner
 ) -> None:
     models = _models(generated)
     base = "/partners/v1"
@@ -208,9 +208,7 @@ def test_enums_are_named_once_and_referenced(client: TestClient[Any]) -> None:
             assert schemas[name]["properties"][field]["format"] == "date-time"
 
 
-def test_response_headers_are_described_and_sent(
-    client: TestClient[Any], alice: Partner, bob: Partner
-) -> None:
+def test_response_headers_are_described_and_sent(client: TestClient[Any], alice: Partner) -> None:
     document = client.get("/openapi.json").json()
     assert set(document["components"]["headers"]) == {
         "X-Request-Id",
@@ -242,7 +240,7 @@ def test_response_headers_are_described_and_sent(
 
 
 def test_the_alias_base_path_is_described_and_serves_the_same_operations(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     document = client.get("/openapi.json").json()
     assert document["x-base-path-aliases"] == {"/partners/hunteron/v1": "/partners/v1"}

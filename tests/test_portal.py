@@ -26,6 +26,7 @@ from crosspath.settings import Settings, SettingsError
 from crosspath.store import tables
 from crosspath.store.transaction import transaction
 from tests.conftest import BASE_PATHS, SECRET, Partner, company_body, error_of
+from tests.contract import MISSING_API_KEY, MISSION_NOT_UPDATABLE, STATUS_NOT_LIVE
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 PAGES = ["/", "/field-mapping", "/field-mapping?q=paris&kind=locations", "/get-access"]
@@ -95,7 +96,7 @@ class Page(HTMLParser):
 
 
 def test_the_front_page_explains_the_api_without_a_key(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     response = client.get("/")
     assert response.status_code == 200
@@ -105,9 +106,9 @@ def test_the_front_page_explains_the_api_without_a_key(
         "/partners/v1",
         "/partners/hunteron/v1",
         "Authorization: Apikey Recruitment-",
-        "Please provide your API key.",
-        "You can't update the status of a JD that is not Live.",
-        "This mission does not exist or you don't have the permission to update it.",
+        MISSING_API_KEY,
+        STATUS_NOT_LIVE,
+        MISSION_NOT_UPDATABLE,
         "next_cursor",
         "<code>limit</code> is 1 to 100",
         "100000 requests in any 10 seconds per API key",  # the configured limit
@@ -121,7 +122,7 @@ def test_the_front_page_explains_the_api_without_a_key(
 
 
 def test_the_quick_start_uses_the_address_the_page_was_served_from(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     page = client.get("/", headers={"Host": "api.crosspath.example"}).text
     assert "export CROSSPATH_API=http://api.crosspath.example/partners/v1" in page
@@ -156,7 +157,7 @@ def test_a_key_is_neither_needed_nor_looked_at_on_the_portal(
 
 
 def test_every_page_loads_only_assets_the_service_serves(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     for path in PAGES:
         response = client.get(path)
@@ -178,7 +179,7 @@ def test_every_page_loads_only_assets_the_service_serves(
 
 
 def test_pages_are_labelled_for_assistive_technology(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     for path in PAGES:
         html = client.get(path).text
@@ -199,7 +200,7 @@ def codes_on(html: str) -> set[str]:
 
 
 def test_the_field_mapping_shows_every_kind_with_codes_and_labels(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     html = client.get("/field-mapping").text
     for kind in ("Sectors", "Locations", "Languages", "Positions", "Company sizes"):
@@ -241,7 +242,7 @@ def test_the_field_mapping_offers_exactly_what_the_api_accepts(
 
 
 def test_the_field_mapping_search_ignores_case_accents_and_separators(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     assert "ch-zurich" in codes_on(client.get("/field-mapping?q=ZURICH").text)
     assert "br-sao-paulo" in codes_on(client.get("/field-mapping?q=são paulo").text)
@@ -253,9 +254,7 @@ def test_the_field_mapping_search_ignores_case_accents_and_separators(
     assert "0 values match" in empty
 
 
-def test_the_field_mapping_filters_by_kind(
-    client: TestClient[Any], alice: Partner, bob: Partner
-) -> None:
+def test_the_field_mapping_filters_by_kind(client: TestClient[Any], alice: Partner) -> None:
     html = client.get("/field-mapping?q=e&kind=company_sizes").text
     assert 'id="kind-company_sizes"' in html
     assert 'id="kind-locations"' not in html
@@ -269,7 +268,7 @@ def test_the_field_mapping_filters_by_kind(
 
 
 def test_a_long_kind_is_paged_and_every_value_can_be_reached(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     with transaction(engine) as conn:
         languages = [item.code for item in references.current(conn, "languages")]
@@ -291,7 +290,7 @@ def test_a_long_kind_is_paged_and_every_value_can_be_reached(
 
 
 def test_a_page_number_out_of_range_shows_the_nearest_page(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     for page in ("999", "9" * 5000):
         last = client.get(f"/field-mapping?kind=locations&page={page}")
@@ -304,9 +303,7 @@ def test_a_page_number_out_of_range_shows_the_nearest_page(
         assert "Page 1 of 33" in first.text
 
 
-def test_the_field_mapping_downloads_as_csv(
-    client: TestClient[Any], alice: Partner, bob: Partner
-) -> None:
+def test_the_field_mapping_downloads_as_csv(client: TestClient[Any], alice: Partner) -> None:
     response = client.get("/field-mapping.csv?q=paris")
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
@@ -319,7 +316,7 @@ def test_the_field_mapping_downloads_as_csv(
 
 
 def test_a_json_request_is_stored_and_returned(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     response = client.post(
         "/access-requests", json=valid_request(message="Go-live in March.\nThanks!")
@@ -340,7 +337,7 @@ def test_a_json_request_is_stored_and_returned(
 
 
 def test_what_a_request_says_is_shown_as_text_never_as_markup(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     sent = valid_request(company="<script>alert(1)</script>", message="<img src=x onerror=y>")
     created = client.post("/access-requests", json=sent)
@@ -352,7 +349,7 @@ def test_what_a_request_says_is_shown_as_text_never_as_markup(
 
 
 def test_a_json_request_names_every_wrong_field_and_stores_nothing(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     response = client.post(
         "/access-requests",
@@ -377,7 +374,7 @@ def test_a_json_request_names_every_wrong_field_and_stores_nothing(
      "ada@-company.com", "a@b@company.com", "ada@company..com"],
 )  # fmt: skip
 def test_an_address_that_is_not_an_email_is_refused(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner, email: str
+    client: TestClient[Any], engine: Engine, alice: Partner, email: str
 ) -> None:
     response = client.post("/access-requests", json=valid_request(email=email))
     assert response.status_code == 400
@@ -386,7 +383,7 @@ def test_an_address_that_is_not_an_email_is_refused(
 
 
 def test_the_endpoint_takes_only_json_or_a_form(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     response = client.post(
         "/access-requests", content=b"company=x", headers={"Content-Type": "text/plain"}
@@ -417,7 +414,7 @@ def test_the_endpoint_lives_outside_the_partner_base_paths(
 
 
 def test_a_form_post_is_stored_and_leads_to_its_confirmation_page(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     response = client.post(
         "/access-requests",
@@ -441,7 +438,7 @@ def test_a_form_post_is_stored_and_leads_to_its_confirmation_page(
 
 
 def test_a_wrong_field_gets_its_message_next_to_it_and_every_value_is_kept(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     sent = form_fields(email="ada.talentbridge.example", monthly_jds="about forty",
                        message="Keep <this> & that")  # fmt: skip
@@ -466,7 +463,7 @@ def test_a_wrong_field_gets_its_message_next_to_it_and_every_value_is_kept(
 
 
 def test_a_form_sent_right_after_it_was_opened_is_not_stored_but_kept(
-    settings: Settings, engine: Engine, alice: Partner, bob: Partner
+    settings: Settings, engine: Engine, alice: Partner
 ) -> None:
     patient = Settings(**{**settings_fields(settings), "access_form_min_seconds": 3600})
     with TestClient(app=create_app(patient, engine)) as client:
@@ -483,7 +480,7 @@ def test_a_form_sent_right_after_it_was_opened_is_not_stored_but_kept(
 
 
 def test_a_filled_honeypot_or_a_made_up_form_stores_nothing(
-    client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner
+    client: TestClient[Any], engine: Engine, alice: Partner
 ) -> None:
     trapped = client.post("/access-requests", data=form_fields(leave_blank="http://spam.example"))
     assert trapped.status_code == 400
@@ -500,7 +497,7 @@ def test_a_filled_honeypot_or_a_made_up_form_stores_nothing(
 
 
 def test_the_form_page_carries_a_fresh_signed_opening_time(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     before = int(time.time())
     page = Page(client.get("/get-access").text)
@@ -535,7 +532,7 @@ def post_from(app: Any, address: str, **kwargs: Any) -> httpx.Response:
 
 
 def test_each_client_may_send_only_a_few_requests(
-    limited_app: Any, engine: Engine, alice: Partner, bob: Partner
+    limited_app: Any, engine: Engine, alice: Partner
 ) -> None:
     assert post_from(limited_app, "192.0.2.1", json=valid_request()).status_code == 201
     assert post_from(limited_app, "192.0.2.1", json={}).status_code == 400  # counts too

@@ -15,6 +15,7 @@ from crosspath.references.schema import ReferenceFile, ReferenceItem
 from crosspath.store import tables
 from crosspath.store.transaction import transaction
 from tests.conftest import Partner, create_company, error_of
+from tests.contract import AUTHENTICATE, MISSING_API_KEY
 
 KINDS = ["sectors", "locations", "languages", "positions", "company_sizes"]
 
@@ -162,8 +163,8 @@ def test_it_requires_an_api_key(
     ):
         response = client.get(f"{base}{path}", headers=headers)
         assert response.status_code == 401, headers
-        assert response.json() == {"error": "Please provide your API key."}
-        assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+        assert response.json() == {"error": MISSING_API_KEY}
+        assert response.headers["WWW-Authenticate"] == AUTHENTICATE
     for partner in (alice, bob):
         assert client.get(f"{base}{path}", headers=partner.headers).status_code != 401
 
@@ -312,9 +313,7 @@ def test_it_refuses_an_invalid_file_and_changes_nothing(
     assert "x" not in stored_rows(engine, "sectors")
 
 
-def test_an_invalid_file_reports_every_problem(
-    engine: Engine, alice: Partner, bob: Partner
-) -> None:
+def test_an_invalid_file_reports_every_problem(engine: Engine, alice: Partner) -> None:
     with pytest.raises(FieldErrors) as raised:
         load(engine, "colours", "merge", [ReferenceItem("red", ""), ReferenceItem("red", "Red")])
     message = raised.value.message

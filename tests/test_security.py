@@ -54,7 +54,7 @@ def test_the_server_refuses_to_start_in_production_without_a_secret(database_url
 
 
 def test_last_used_at_is_written_at_most_once_a_minute(
-    client: TestClient[Any], alice: Partner, bob: Partner, engine: Engine
+    client: TestClient[Any], alice: Partner, engine: Engine
 ) -> None:
     def last_used() -> str | None:
         with transaction(engine) as conn:
@@ -109,7 +109,7 @@ def test_an_unexpected_failure_is_a_plain_500_and_its_detail_goes_to_the_log(
 
 
 def test_error_responses_never_show_sql_paths_or_tracebacks(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     taken = client.post(
         "/partners/v1/companies", json=company_body(external_id="x"), headers=alice.headers

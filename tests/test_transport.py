@@ -31,6 +31,7 @@ from tests.conftest import (
     error_of,
     mission_body,
 )
+from tests.contract import AUTHENTICATE, MISSING_API_KEY
 
 MIB = 1024 * 1024
 SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -410,7 +411,7 @@ def test_an_unknown_route_is_404_with_one_key(
 
 
 def test_an_unknown_route_outside_the_base_paths_is_404_with_one_key(
-    client: TestClient[Any], alice: Partner, bob: Partner
+    client: TestClient[Any], alice: Partner
 ) -> None:
     # "/" is the partner portal's front page.
     for path in ("/nowhere", "/partners", "/partners/v2/companies", "/static/nowhere.css"):
@@ -748,9 +749,7 @@ def test_a_key_never_reaches_the_log(
 # Outside the base paths
 
 
-def test_health_and_readiness_need_no_key(
-    client: TestClient[Any], alice: Partner, bob: Partner
-) -> None:
+def test_health_and_readiness_need_no_key(client: TestClient[Any], alice: Partner) -> None:
     for path in ("/healthz", "/readyz"):
         response = client.get(path)
         assert response.status_code == 200
@@ -779,7 +778,7 @@ PARTNER_PATHS = [
 
 
 def test_the_openapi_document_is_3_1_and_lists_the_partner_paths(
-    document: dict[str, Any], alice: Partner, bob: Partner
+    document: dict[str, Any], alice: Partner
 ) -> None:
     assert re.fullmatch(r"3\.1\.\d+", document["openapi"])
     assert document["info"]["title"]
@@ -824,7 +823,6 @@ MISSION_REQUIRED = {"company_id", "title", "description", "position", "location"
 def test_the_openapi_document_describes_the_request_bodies(
     document: dict[str, Any],
     alice: Partner,
-    bob: Partner,
     method: str,
     path: str,
     fields: set[str],
@@ -840,7 +838,7 @@ def test_the_openapi_document_describes_the_request_bodies(
 
 
 def test_the_openapi_document_does_not_offer_status_on_mission_create(
-    document: dict[str, Any], alice: Partner, bob: Partner
+    document: dict[str, Any], alice: Partner
 ) -> None:
     body = document["paths"]["/partners/v1/missions"]["post"]["requestBody"]
     ref = body["content"]["application/json"]["schema"]["$ref"]
@@ -850,7 +848,7 @@ def test_the_openapi_document_does_not_offer_status_on_mission_create(
 
 
 def test_the_openapi_document_documents_the_api_key(
-    document: dict[str, Any], alice: Partner, bob: Partner
+    document: dict[str, Any], alice: Partner
 ) -> None:
     scheme = document["components"]["securitySchemes"]["Apikey"]
     assert scheme["type"] == "apiKey"
@@ -876,9 +874,7 @@ class Assets(HTMLParser):
             self.urls.append(values["href"] or "")
 
 
-def test_the_docs_page_loads_only_local_assets(
-    client: TestClient[Any], alice: Partner, bob: Partner
-) -> None:
+def test_the_docs_page_loads_only_local_assets(client: TestClient[Any], alice: Partner) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -896,9 +892,7 @@ def test_the_docs_page_loads_only_local_assets(
         assert asset.content
 
 
-def test_the_docs_page_reads_the_local_document(
-    client: TestClient[Any], alice: Partner, bob: Partner
-) -> None:
+def test_the_docs_page_reads_the_local_document(client: TestClient[Any], alice: Partner) -> None:
     parser = Assets()
     parser.feed(client.get("/docs").text)
     scripts = [client.get(url).text for url in parser.urls if url.endswith(".js")]
@@ -980,7 +974,7 @@ def test_created_records_have_a_location_under_the_base_path_used(
     ],
 )
 def test_the_openapi_document_lists_the_query_parameters_of_each_list(
-    document: dict[str, Any], alice: Partner, bob: Partner, path: str, names: list[str]
+    document: dict[str, Any], alice: Partner, path: str, names: list[str]
 ) -> None:
     parameters = document["paths"][path]["get"]["parameters"]
     assert [p["name"] for p in parameters] == names
@@ -990,7 +984,7 @@ def test_the_openapi_document_lists_the_query_parameters_of_each_list(
 
 
 def test_a_content_length_that_is_not_ascii_digits_is_no_server_error(
-    settings: Settings, engine: Engine, alice: Partner, bob: Partner
+    settings: Settings, engine: Engine, alice: Partner
 ) -> None:
     import asyncio
 
@@ -1016,7 +1010,7 @@ def test_a_content_length_that_is_not_ascii_digits_is_no_server_error(
 
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 401
-    assert json.loads(sent[1]["body"]) == {"error": "Please provide your API key."}
+    assert json.loads(sent[1]["body"]) == {"error": MISSING_API_KEY}
 
 
 # Deeply nested bodies
@@ -1093,13 +1087,13 @@ def test_brackets_inside_strings_are_not_nesting(
 # Several Authorization headers
 
 
-UNAUTHORIZED = {"error": "Please provide your API key."}
+UNAUTHORIZED = {"error": MISSING_API_KEY}
 
 
 def assert_unauthorized(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.json() == UNAUTHORIZED
-    assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+    assert response.headers["WWW-Authenticate"] == AUTHENTICATE
 
 
 def send_raw_headers(app: Any, method: str, url: str, headers: list[tuple[str, str]]) -> Any:
@@ -1127,7 +1121,7 @@ def test_two_authorization_headers_are_refused_even_when_both_keys_are_valid(
                              ("POST", "/companies"), ("HEAD", "/companies")):  # fmt: skip
             response = send_raw_headers(app, method, base + path, lines)
             assert response.status_code == 401, (pair, method, path, response.text)
-            assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+            assert response.headers["WWW-Authenticate"] == AUTHENTICATE
             if method != "HEAD":
                 assert response.json() == UNAUTHORIZED
         assert_unauthorized(client.get(f"{base}/companies", headers=lines))
@@ -1253,7 +1247,7 @@ def test_head_without_a_key_under_a_base_path_is_401_with_no_body(
         response = client.head(base + path)
         assert response.status_code == 401
         assert response.content == b""
-        assert response.headers["WWW-Authenticate"] == 'Apikey realm="CrossPath"'
+        assert response.headers["WWW-Authenticate"] == AUTHENTICATE
         assert int(response.headers["Content-Length"]) == len(
             json.dumps(UNAUTHORIZED, separators=(",", ":"))
         )
