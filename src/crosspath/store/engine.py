@@ -57,8 +57,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get("crosspath_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("crosspath_no_begin", False):
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("crosspath_write", False) else "BEGIN")
 
 
 def is_outage(exc: BaseException) -> bool:
