@@ -224,8 +224,12 @@ def parse_fields(
     *,
     creating: bool,
     read_only: tuple[str, ...] = (),
+    provided: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The cleaned value of every field present in `body`; problems are collected, not raised."""
+    """The cleaned value of every field present in `body`; problems are collected, not raised.
+
+    A field in `provided` is given another way (a mission's company by its external id), so it
+    is not required in `body`."""
     values: dict[str, Any] = {}
     for name in body:
         if name in read_only:
@@ -234,7 +238,7 @@ def parse_fields(
             problems.add(f"{name} is not a known field")
     for name, spec in specs.items():
         if name not in body:
-            if creating and spec.required:
+            if creating and spec.required and name not in provided:
                 problems.add(f"{name} is required")
             continue
         value = body[name]

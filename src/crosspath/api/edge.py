@@ -90,23 +90,18 @@ class Edge:
         if head:
             scope = {**scope, "method": "GET"}
         extra = [("x-request-id", request_id), ("x-content-type-options", "nosniff")]
-        if partner:
-            extra.append(("cache-control", "no-store"))
         status = 500
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                kept = [
-                    (k, v)
-                    for k, v in message.get("headers", ())
-                    if not (partner and k.lower() == b"cache-control")
-                ]
-                message = {
-                    **message,
-                    "headers": kept + [(k.encode(), v.encode()) for k, v in extra],
-                }
+                headers = list(message.get("headers", ()))
+                added = [(k.encode(), v.encode()) for k, v in extra]
+                # Partner answers are not to be cached, unless the route says how (references).
+                if partner and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    added.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers + added}
             elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)

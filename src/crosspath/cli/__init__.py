@@ -7,7 +7,7 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath.cli import access, db, missions, partners, references
+from crosspath.cli import access, db, maintenance, missions, partners, references
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
 
@@ -28,6 +28,7 @@ for command in (
     references.references_group,
     missions.missions_group,
     access.access_requests_group,
+    maintenance.purge,
 ):
     cli.add_command(command)
 

@@ -5,27 +5,60 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from litestar import Request, Response, get, patch, post
+import msgspec
+from litestar import Request, Response, get, patch, post, put
 from litestar.params import FromPath, RawBody
 
+from crosspath import keyed
+from crosspath.api import answers, idempotency
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query
 from crosspath.api.openapi import Section, page_schema
 from crosspath.companies import service
 from crosspath.companies.schema import COMPANIES, FILTERS, Company, CompanyPage
 from crosspath.records import spec_schema, struct_schema
+from crosspath.store.idempotency import Outcome
 from crosspath.store.transaction import read, write
+
+COLLECTION = "/companies"
 
 
 @post("/companies", status_code=201, tags=["Companies"], summary="Create a company")
 async def post_company(
     request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
 ) -> Response[Company]:
-    """Create a company you recruit for. Its `id` is what missions refer to as `company_id`."""
-    parsed = service.parse(json_object(request, body), creating=True)
-    company = await write(engine, service.create_company, caller.partner_id, parsed)
-    return Response(
-        company, status_code=201, headers={"Location": f"{request.url.path}/{company.id}"}
-    )
+    """Create a company you recruit for. Its `id` is what missions refer to as `company_id`.
+    Send an `Idempotency-Key` to retry safely."""
+    data = json_object(request, body)
+    parsed = service.parse(data, creating=True)
+
+    def create(conn: Any) -> Outcome:
+        company = service.create_company(conn, caller.partner_id, parsed)
+        location = answers.location_of(request, COLLECTION, company.id)
+        return Outcome(201, msgspec.json.encode(company), location)
+
+    return await idempotency.run(request, engine, caller, data, create)
+
+
+@post(
+    "/companies/batch", status_code=200, tags=["Companies"], summary="Create or replace companies"
+)
+async def post_companies_batch(
+    request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
+) -> Response[Any]:
+    """Up to 100 companies keyed by your `external_id`, each applied as `PUT
+    /companies/by-external-id/{external_id}` would, independently; the results are in the
+    order of the items."""
+    data = json_object(request, body)
+    items = [
+        (external_id, service.parse_put(item, external_id))
+        for external_id, item in keyed.batch_items(data)
+    ]
+
+    def apply(conn: Any) -> Outcome:
+        results = service.put_companies(conn, caller.partner_id, items)
+        return Outcome(200, msgspec.json.encode(results))
+
+    return await idempotency.run(request, engine, caller, data, apply)
 
 
 @get("/companies", tags=["Companies"], summary="List your companies")
@@ -39,10 +72,12 @@ async def get_companies(
 
 @get("/companies/{company_id:str}", tags=["Companies"], summary="Get a company")
 async def get_one_company(
-    company_id: FromPath[str], caller: CallerDep, engine: EngineDep
-) -> Company:
-    """One of your companies."""
-    return await read(engine, service.get_company, caller.partner_id, company_id)
+    request: Request[Any, Any, Any], company_id: FromPath[str], caller: CallerDep, engine: EngineDep
+) -> Response[Company]:
+    """One of your companies, with its `ETag` (send it as `If-None-Match` to get 304 while it
+    has not changed)."""
+    company = await read(engine, service.get_company, caller.partner_id, company_id)
+    return answers.record(request, company)
 
 
 @patch("/companies/{company_id:str}", tags=["Companies"], summary="Update a company")
@@ -52,13 +87,51 @@ async def patch_company(
     body: RawBody,
     caller: CallerDep,
     engine: EngineDep,
-) -> Company:
-    """Update a company (JSON merge patch): fields sent are set, `null` clears, others are kept."""
+) -> Response[Company]:
+    """Update a company (JSON merge patch): fields sent are set, `null` clears, others are kept.
+    With `If-Match`, only if it has not changed since."""
     parsed = service.parse(json_object(request, body, patch=True), creating=False)
-    return await write(engine, service.update_company, caller.partner_id, company_id, parsed)
+    if_match = request.headers.get("if-match")
+    company = await write(
+        engine, service.update_company, caller.partner_id, company_id, parsed, if_match
+    )
+    return answers.record(request, company)
 
 
-ROUTES = [post_company, get_companies, get_one_company, patch_company]
+@put(
+    "/companies/by-external-id/{external_id:path}",
+    tags=["Companies"],
+    summary="Create or replace a company by your id",
+)
+async def put_company(
+    request: Request[Any, Any, Any],
+    external_id: FromPath[str],
+    body: RawBody,
+    caller: CallerDep,
+    engine: EngineDep,
+) -> Response[Company]:
+    """Make your company with this `external_id` (percent-encoded in the path) look like the
+    body: created (201) when you have none, else replaced (200). Fields left out are reset."""
+    key = keyed.path_external_id(external_id.removeprefix("/"))
+    parsed = service.parse_put(json_object(request, body), key)
+    if_match = request.headers.get("if-match")
+    written = await write(engine, service.put_company, caller.partner_id, key, parsed, if_match)
+    company = written.record
+    location = answers.location_of(request, COLLECTION, company.id)
+    created = written.state == "created"
+    return answers.record(
+        request, company, status_code=written.status_code, location=location if created else None
+    )
+
+
+ROUTES = [
+    post_company,
+    post_companies_batch,
+    get_companies,
+    get_one_company,
+    patch_company,
+    put_company,
+]
 
 
 def _schemas(names: Mapping[Any, str]) -> dict[str, Any]:

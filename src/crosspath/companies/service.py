@@ -1,4 +1,4 @@
-"""The rules of companies: create, read, update, list, always within one partner's account."""
+"""The rules of companies: create, read, update, replace, list, within one partner's account."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from crosspath import etags, keyed
 from crosspath.companies.schema import COMPANIES, Company, CompanyPage
-from crosspath.errors import COMPANY_NOT_FOUND
+from crosspath.errors import COMPANY_NOT_FOUND, Conflict
 from crosspath.fields import Problems
+from crosspath.keyed import Written
 from crosspath.paging import ListQuery
 from crosspath.store.resource import check_references
 
@@ -18,6 +20,13 @@ Parsed = tuple[dict[str, Any], Problems]
 def parse(body: dict[str, Any], *, creating: bool) -> Parsed:
     """Check and clean a body before any transaction opens (HTML sanitising included)."""
     return COMPANIES.parse(body, creating=creating)
+
+
+def parse_put(body: dict[str, Any], external_id: str) -> Parsed:
+    """A full record for PUT by external id (or a batch item): what is left out is reset."""
+    values, problems = COMPANIES.parse(body, creating=True)
+    keyed.same_external_id(values, external_id, problems)
+    return COMPANIES.defaults | values, problems
 
 
 def create_company(conn: Connection, partner_id: str, parsed: Parsed) -> Company:
@@ -31,12 +40,52 @@ def get_company(conn: Connection, partner_id: str, company_id: str) -> Company:
     return COMPANIES.load(conn, partner_id, company_id, COMPANY_NOT_FOUND)
 
 
-def update_company(conn: Connection, partner_id: str, company_id: str, parsed: Parsed) -> Company:
+def update_company(
+    conn: Connection,
+    partner_id: str,
+    company_id: str,
+    parsed: Parsed,
+    if_match: str | None = None,
+) -> Company:
     current = COMPANIES.load(conn, partner_id, company_id, COMPANY_NOT_FOUND, for_update=True)
+    etags.require(if_match, current)
     values, problems = parsed
     check_references(conn, COMPANIES.specs, values, problems, current)
     problems.raise_if_any()
     return COMPANIES.update(conn, partner_id, current, values)
+
+
+def put_company(
+    conn: Connection,
+    partner_id: str,
+    external_id: str,
+    parsed: Parsed,
+    if_match: str | None = None,
+) -> Written[Company]:
+    """Make the partner's company with this external id look like `parsed`."""
+    current = COMPANIES.find_by_external_id(conn, partner_id, external_id)
+    etags.require(if_match, current)
+    values, problems = parsed
+    check_references(conn, COMPANIES.specs, values, problems, current)
+    problems.raise_if_any()
+    if current is None:
+        try:
+            return Written(COMPANIES.insert(conn, partner_id, values), "created")
+        except Conflict:  # created meanwhile by a concurrent PUT: replace that one
+            current = COMPANIES.find_by_external_id(conn, partner_id, external_id)
+            if current is None:
+                raise
+    updated = COMPANIES.update(conn, partner_id, current, values)
+    return Written(updated, "unchanged" if updated is current else "updated")
+
+
+def put_companies(
+    conn: Connection, partner_id: str, items: list[tuple[str, Parsed]]
+) -> dict[str, Any]:
+    def put(conn: Connection, external_id: str, parsed: Parsed) -> Written[Company]:
+        return put_company(conn, partner_id, external_id, parsed)
+
+    return keyed.apply_batch(conn, "company", items, put)
 
 
 def list_companies(conn: Connection, partner_id: str, query: ListQuery) -> CompanyPage:

@@ -5,29 +5,60 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from litestar import Request, Response, get, patch, post
+import msgspec
+from litestar import Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, RawBody
 
+from crosspath import keyed
+from crosspath.api import answers, idempotency
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query
 from crosspath.api.openapi import TEXT_FILTER, Section, page_schema, ref
 from crosspath.fields import Choice
 from crosspath.missions import service
 from crosspath.missions.schema import FILTERS, MISSIONS, Mission, MissionPage, Salary
 from crosspath.records import declared, spec_schema, struct_schema
+from crosspath.store.idempotency import Outcome
 from crosspath.store.transaction import read, write
+
+COLLECTION = "/missions"
 
 
 @post("/missions", status_code=201, tags=["Missions"], summary="Open a mission")
 async def post_mission(
     request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
 ) -> Response[Mission]:
-    """Open a mission (a JD) for one of your companies. It starts `private` until CrossPath
-    reviews it and makes it `live`."""
-    parsed = service.parse(json_object(request, body), creating=True)
-    mission = await write(engine, service.create_mission, caller.partner_id, parsed)
-    return Response(
-        mission, status_code=201, headers={"Location": f"{request.url.path}/{mission.id}"}
-    )
+    """Open a mission (a JD) for one of your companies (`company_id`, or your
+    `company_external_id`). It starts `private` until CrossPath reviews it and makes it `live`.
+    Send an `Idempotency-Key` to retry safely."""
+    data = json_object(request, body)
+    parsed = service.parse(data, creating=True)
+
+    def create(conn: Any) -> Outcome:
+        mission = service.create_mission(conn, caller.partner_id, parsed)
+        location = answers.location_of(request, COLLECTION, mission.id)
+        return Outcome(201, msgspec.json.encode(mission), location)
+
+    return await idempotency.run(request, engine, caller, data, create)
+
+
+@post("/missions/batch", status_code=200, tags=["Missions"], summary="Create or replace missions")
+async def post_missions_batch(
+    request: Request[Any, Any, Any], body: RawBody, caller: CallerDep, engine: EngineDep
+) -> Response[Any]:
+    """Up to 100 missions keyed by your `external_id`, each applied as `PUT
+    /missions/by-external-id/{external_id}` would, independently; the results are in the order
+    of the items."""
+    data = json_object(request, body)
+    items = [
+        (external_id, service.parse_put(item, external_id))
+        for external_id, item in keyed.batch_items(data)
+    ]
+
+    def apply(conn: Any) -> Outcome:
+        results = service.put_missions(conn, caller.partner_id, items)
+        return Outcome(200, msgspec.json.encode(results))
+
+    return await idempotency.run(request, engine, caller, data, apply)
 
 
 @get("/missions", tags=["Missions"], summary="List your missions")
@@ -41,10 +72,12 @@ async def get_missions(
 
 @get("/missions/{mission_id:str}", tags=["Missions"], summary="Get a mission")
 async def get_one_mission(
-    mission_id: FromPath[str], caller: CallerDep, engine: EngineDep
-) -> Mission:
-    """One of your missions."""
-    return await read(engine, service.get_mission, caller.partner_id, mission_id)
+    request: Request[Any, Any, Any], mission_id: FromPath[str], caller: CallerDep, engine: EngineDep
+) -> Response[Mission]:
+    """One of your missions, with its `ETag` (send it as `If-None-Match` to get 304 while it
+    has not changed)."""
+    mission = await read(engine, service.get_mission, caller.partner_id, mission_id)
+    return answers.record(request, mission)
 
 
 @patch("/missions/{mission_id:str}", tags=["Missions"], summary="Update a mission")
@@ -54,14 +87,66 @@ async def patch_mission(
     body: RawBody,
     caller: CallerDep,
     engine: EngineDep,
-) -> Mission:
+) -> Response[Mission]:
     """Keep a JD in sync (JSON merge patch). Every field stays editable in every status; `status`
-    itself may only go from `live` to `closed`."""
+    itself may only go from `live` to `closed`. With `If-Match`, only if it has not changed
+    since."""
     parsed = service.parse(json_object(request, body, patch=True), creating=False)
-    return await write(engine, service.update_mission, caller.partner_id, mission_id, parsed)
+    if_match = request.headers.get("if-match")
+    mission = await write(
+        engine, service.update_mission, caller.partner_id, mission_id, parsed, if_match
+    )
+    return answers.record(request, mission)
 
 
-ROUTES = [post_mission, get_missions, get_one_mission, patch_mission]
+@put(
+    "/missions/by-external-id/{external_id:path}",
+    tags=["Missions"],
+    summary="Create or replace a mission by your id",
+)
+async def put_mission(
+    request: Request[Any, Any, Any],
+    external_id: FromPath[str],
+    body: RawBody,
+    caller: CallerDep,
+    engine: EngineDep,
+) -> Response[Mission]:
+    """Make your mission with this `external_id` (percent-encoded in the path) look like the
+    body: created (201, `private`) when you have none, else replaced (200). Fields left out are
+    reset to their defaults; `status` left out is kept."""
+    key = keyed.path_external_id(external_id.removeprefix("/"))
+    parsed = service.parse_put(json_object(request, body), key)
+    if_match = request.headers.get("if-match")
+    written = await write(engine, service.put_mission, caller.partner_id, key, parsed, if_match)
+    mission = written.record
+    location = answers.location_of(request, COLLECTION, mission.id)
+    created = written.state == "created"
+    return answers.record(
+        request, mission, status_code=written.status_code, location=location if created else None
+    )
+
+
+@delete(
+    "/missions/{mission_id:str}", status_code=204, tags=["Missions"], summary="Delete a mission"
+)
+async def delete_mission(
+    request: Request[Any, Any, Any], mission_id: FromPath[str], caller: CallerDep, engine: EngineDep
+) -> None:
+    """Take down a JD that CrossPath has not published (`private`); its `external_id` is free
+    again. A live mission is closed instead (PATCH `status` to `closed`)."""
+    if_match = request.headers.get("if-match")
+    await write(engine, service.delete_mission, caller.partner_id, mission_id, if_match)
+
+
+ROUTES = [
+    post_mission,
+    post_missions_batch,
+    get_missions,
+    get_one_mission,
+    patch_mission,
+    put_mission,
+    delete_mission,
+]
 
 
 _SALARY_SPECS, _ = declared(Salary)

@@ -1,26 +1,32 @@
-"""The rules of missions: create, read, update, list, within one partner's account.
+"""The rules of missions: create, read, update, replace, delete, list, within one partner's
+account.
 
 A new mission is private until CrossPath reviews it; a partner may then only close it when it
-is live. Every other field stays editable in every status.
+is live, and may delete it only while it is private. Every other field stays editable in every
+status.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from crosspath import etags, keyed
 from crosspath.errors import (
     COMPANY_NOT_USABLE,
     MISSION_NOT_FOUND,
     MISSION_NOT_UPDATABLE,
     STATUS_NOT_LIVE,
     BadRequest,
+    Conflict,
     Forbidden,
 )
-from crosspath.fields import Problems
+from crosspath.fields import Invalid, Line, Problems
 from crosspath.ids import is_id
+from crosspath.keyed import Written
 from crosspath.missions.schema import MISSIONS, Mission, MissionPage
 from crosspath.paging import ListQuery
 from crosspath.store.resource import check_references
@@ -32,36 +38,87 @@ NOT_ON_CREATE = (
 COMPANY_NOT_USABLE_PART = (
     "company_id names a company that does not exist or that you don't have the permission to use"
 )
+BOTH_COMPANY_IDS = "send company_id or company_external_id, not both"
+ONLY_PRIVATE_DELETED = (
+    "Only a private mission can be deleted; close a live mission by setting its status to closed."
+)
 _COMPANY = select(companies.c.id).where(
     companies.c.partner_id == bindparam("partner_id"), companies.c.id == bindparam("company_id")
 )
+_COMPANY_BY_EXTERNAL_ID = select(companies.c.id).where(
+    companies.c.partner_id == bindparam("partner_id"),
+    companies.c.external_id == bindparam("external_id"),
+)
 
-Parsed = tuple[dict[str, Any], Problems]
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A body checked and cleaned before any transaction opens (HTML sanitising included)."""
+
+    values: dict[str, Any]
+    problems: Problems
+    company_external_id: str | None = None
 
 
 def parse(body: dict[str, Any], *, creating: bool) -> Parsed:
-    """Check and clean a body before any transaction opens (HTML sanitising included)."""
+    body = dict(body)
+    problems = Problems()
     if creating and "status" in body:
-        body = {name: value for name, value in body.items() if name != "status"}
-        values, problems = MISSIONS.parse(body, creating=True)
-        problems.messages.insert(0, NOT_ON_CREATE)
-        return values, problems
-    return MISSIONS.parse(body, creating=creating)
+        del body["status"]
+        problems.add(NOT_ON_CREATE)
+    return _parse(body, problems, creating=creating)
+
+
+def parse_put(body: dict[str, Any], external_id: str) -> Parsed:
+    """A full record for PUT by external id (or a batch item). `status` may be sent: `private`
+    when it creates, the partner's status rule when it replaces."""
+    parsed = _parse(dict(body), Problems(), creating=True)
+    keyed.same_external_id(parsed.values, external_id, parsed.problems)
+    defaults = {name: value for name, value in MISSIONS.defaults.items() if name != "status"}
+    return Parsed(defaults | parsed.values, parsed.problems, parsed.company_external_id)
+
+
+def _parse(body: dict[str, Any], problems: Problems, *, creating: bool) -> Parsed:
+    company_external_id = None
+    if "company_external_id" in body:
+        raw = body.pop("company_external_id")
+        if "company_id" in body:
+            problems.add(BOTH_COMPANY_IDS)
+        try:
+            company_external_id = Line(100)(raw)
+        except Invalid as exc:
+            problems.add(f"company_external_id {exc}")
+    provided = ("company_id",) if company_external_id is not None else ()
+    values, found = MISSIONS.parse(body, creating=creating, provided=provided)
+    problems.messages += found.messages
+    return Parsed(values, problems, company_external_id)
 
 
 def _check(
     conn: Connection, partner_id: str, parsed: Parsed, current: Mission | None = None
 ) -> dict[str, Any]:
-    values, problems = parsed
+    values, problems = dict(parsed.values), parsed.problems
     check_references(conn, MISSIONS.specs, values, problems, current)
-    company_id: str | None = values.get("company_id")
-    moving = company_id is not None and (current is None or company_id != current.company_id)
-    if moving and company_id is not None and not _owns_company(conn, partner_id, company_id):
-        if not problems.messages:
-            raise BadRequest(COMPANY_NOT_USABLE)
-        problems.add(COMPANY_NOT_USABLE_PART)
+    if parsed.company_external_id is not None:
+        params = {"partner_id": partner_id, "external_id": parsed.company_external_id}
+        company_id = conn.scalar(_COMPANY_BY_EXTERNAL_ID, params)
+        if company_id is None:
+            _unusable_company(problems, "company_external_id")
+        else:
+            values["company_id"] = company_id
+    else:
+        company_id = values.get("company_id")
+        moving = company_id is not None and (current is None or company_id != current.company_id)
+        if moving and company_id is not None and not _owns_company(conn, partner_id, company_id):
+            _unusable_company(problems, "company_id")
     problems.raise_if_any()
     return values
+
+
+def _unusable_company(problems: Problems, field: str) -> None:
+    if not problems.messages:
+        raise BadRequest(COMPANY_NOT_USABLE)
+    problems.add(COMPANY_NOT_USABLE_PART.replace("company_id", field, 1))
 
 
 def _owns_company(conn: Connection, partner_id: str, company_id: str) -> bool:
@@ -69,6 +126,12 @@ def _owns_company(conn: Connection, partner_id: str, company_id: str) -> bool:
         return False
     params = {"partner_id": partner_id, "company_id": company_id}
     return conn.execute(_COMPANY, params).first() is not None
+
+
+def _status_rule(current: Mission, values: dict[str, Any]) -> None:
+    status = values.get("status", current.status)
+    if status != current.status and (current.status, status) != ("live", "closed"):
+        raise Forbidden(STATUS_NOT_LIVE)
 
 
 def create_mission(conn: Connection, partner_id: str, parsed: Parsed) -> Mission:
@@ -80,13 +143,64 @@ def get_mission(conn: Connection, partner_id: str, mission_id: str) -> Mission:
     return MISSIONS.load(conn, partner_id, mission_id, MISSION_NOT_FOUND)
 
 
-def update_mission(conn: Connection, partner_id: str, mission_id: str, parsed: Parsed) -> Mission:
+def update_mission(
+    conn: Connection,
+    partner_id: str,
+    mission_id: str,
+    parsed: Parsed,
+    if_match: str | None = None,
+) -> Mission:
     current = MISSIONS.load(conn, partner_id, mission_id, MISSION_NOT_UPDATABLE, for_update=True)
+    etags.require(if_match, current)
     values = _check(conn, partner_id, parsed, current)
-    status = values.get("status", current.status)
-    if status != current.status and (current.status, status) != ("live", "closed"):
-        raise Forbidden(STATUS_NOT_LIVE)
+    _status_rule(current, values)
     return MISSIONS.update(conn, partner_id, current, values)
+
+
+def put_mission(
+    conn: Connection,
+    partner_id: str,
+    external_id: str,
+    parsed: Parsed,
+    if_match: str | None = None,
+) -> Written[Mission]:
+    """Make the partner's mission with this external id look like `parsed`."""
+    current = MISSIONS.find_by_external_id(conn, partner_id, external_id)
+    etags.require(if_match, current)
+    values = _check(conn, partner_id, parsed, current)
+    if current is None:
+        if values.setdefault("status", "private") != "private":
+            raise BadRequest(NOT_ON_CREATE + ".")
+        try:
+            return Written(MISSIONS.insert(conn, partner_id, values), "created")
+        except Conflict:  # created meanwhile by a concurrent PUT: replace that one
+            current = MISSIONS.find_by_external_id(conn, partner_id, external_id)
+            if current is None:
+                raise
+            values.pop("status")
+    _status_rule(current, values)
+    updated = MISSIONS.update(conn, partner_id, current, values)
+    return Written(updated, "unchanged" if updated is current else "updated")
+
+
+def put_missions(
+    conn: Connection, partner_id: str, items: list[tuple[str, Parsed]]
+) -> dict[str, Any]:
+    def put(conn: Connection, external_id: str, parsed: Parsed) -> Written[Mission]:
+        return put_mission(conn, partner_id, external_id, parsed)
+
+    return keyed.apply_batch(conn, "mission", items, put)
+
+
+def delete_mission(
+    conn: Connection, partner_id: str, mission_id: str, if_match: str | None = None
+) -> None:
+    """Take down a JD CrossPath has not published; its external id is free again."""
+    current = MISSIONS.load(conn, partner_id, mission_id, MISSION_NOT_UPDATABLE, for_update=True)
+    etags.require(if_match, current)
+    if current.status != "private":
+        raise Conflict(ONLY_PRIVATE_DELETED)
+    MISSIONS.delete(conn, partner_id, current)
 
 
 def list_missions(conn: Connection, partner_id: str, query: ListQuery) -> MissionPage:

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.params import FromPath
 
+from crosspath.api import answers
 from crosspath.api.deps import EngineDep, no_query
 from crosspath.api.openapi import Section, ref
 from crosspath.errors import NotFound
@@ -25,25 +26,27 @@ class ReferencePage(msgspec.Struct):
 @get("/references", tags=["References"], summary="All reference values")
 async def get_references(
     request: Request[Any, Any, Any], engine: EngineDep
-) -> dict[str, list[ReferenceItem]]:
+) -> Response[dict[str, list[ReferenceItem]]]:
     """Every accepted reference value, by kind: the codes to send in companies and missions.
-    The answer is the whole set (not paged)."""
+    The answer is the whole set (not paged); cache it, and ask again with `If-None-Match`."""
     no_query(request)
-    return await read_many(engine, service.all_current)
+    return answers.cacheable(request, await read_many(engine, service.all_current))
 
 
 @get("/references/{kind:str}", tags=["References"], summary="One reference set")
 async def get_reference_kind(
     request: Request[Any, Any, Any], kind: FromPath[str], engine: EngineDep
-) -> ReferencePage:
+) -> Response[ReferencePage]:
     """The accepted values of one kind: sectors, locations, languages, positions or
-    company_sizes. The answer is the whole set (not paged)."""
+    company_sizes. The answer is the whole set (not paged); cache it, and ask again with
+    `If-None-Match`."""
     if kind not in KINDS:
         raise NotFound(
             f"There is no reference set named {kind!r}; the sets are: {', '.join(KINDS)}."
         )
     no_query(request)
-    return ReferencePage(data=await read_many(engine, service.current, kind))
+    data = await read_many(engine, service.current, kind)
+    return answers.cacheable(request, ReferencePage(data=data))
 
 
 ROUTES = [get_references, get_reference_kind]

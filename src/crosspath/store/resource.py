@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, Generic, TypeVar, get_type_hints
 
 import msgspec
-from sqlalchemy import Column, Select, String, Table, bindparam, insert, select, update
+from sqlalchemy import Column, Select, String, Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -53,6 +53,11 @@ class Resource(Generic[S]):
         self.select: Select[Any] = select(*self._columns)
         self._one = self.select.where(table.c.partner_id == partner, table.c.id == record)
         self._one_locked = self._one.with_for_update()
+        by_external_id = table.c.external_id == bindparam("_external_id", type_=String)
+        self._by_external_id = self.select.where(
+            table.c.partner_id == partner, by_external_id
+        ).with_for_update()
+        self._delete = delete(table).where(table.c.partner_id == partner, table.c.id == record)
         self._insert = insert(table)
         self._update = update(table).where(table.c.partner_id == partner, table.c.id == record)
 
@@ -64,12 +69,19 @@ class Resource(Generic[S]):
 
     # Input
 
-    def parse(self, body: Mapping[str, Any], *, creating: bool) -> tuple[dict[str, Any], Problems]:
+    def parse(
+        self, body: Mapping[str, Any], *, creating: bool, provided: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], Problems]:
         """The cleaned fields present in `body`, and the problems found (not raised yet, so
         that a missing record is a 404 first)."""
         problems = Problems()
         values = parse_fields(
-            body, self.specs, problems, creating=creating, read_only=self.read_only
+            body,
+            self.specs,
+            problems,
+            creating=creating,
+            read_only=self.read_only,
+            provided=provided,
         )
         return values, problems
 
@@ -140,6 +152,16 @@ class Resource(Generic[S]):
         if record is None:
             raise NotFound(missing)
         return record
+
+    def find_by_external_id(self, conn: Connection, partner_id: str, external_id: str) -> S | None:
+        """The partner's record with this id of its own, locked for the write that follows."""
+        params = {"_partner_id": partner_id, "_external_id": external_id}
+        row = conn.execute(self._by_external_id, params).first()
+        return None if row is None else self.from_row(row)
+
+    def delete(self, conn: Connection, partner_id: str, record: S) -> None:
+        keys = {"_partner_id": partner_id, "_id": getattr(record, "id")}  # noqa: B009
+        conn.execute(self._delete, keys)
 
     def update(self, conn: Connection, partner_id: str, current: S, values: Mapping[str, Any]) -> S:
         """Write the fields of `values` that differ from `current`; a no-op writes nothing and

@@ -172,3 +172,20 @@ access_requests = Table(
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "status", "id"),
 )
+
+# The outcome of a POST sent with an Idempotency-Key, stored in the transaction of the write it
+# describes, so that a retry gets the same answer and writes nothing.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("partner_id", String(40), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("location", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("partner_id", "key"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+    Index(None, "created_at"),
+)
