@@ -187,9 +187,11 @@ def test_a_batch_of_0_or_more_than_100_items_is_one_400(
     client: Client, base: str, alice: Partner, noun: str, count: int
 ) -> None:
     company = create_company(client, base, alice)
-    make = (lambda i: company_item(f"x-{i}")) if noun == "companies" else (
-        lambda i: mission_item(f"x-{i}", company["id"]))  # fmt: skip
-    response = batch(client, base, alice, noun, [make(i) for i in range(count)])
+    items = [
+        company_item(f"x-{i}") if noun == "companies" else mission_item(f"x-{i}", company["id"])
+        for i in range(count)
+    ]
+    response = batch(client, base, alice, noun, items)
     assert response.status_code == 400, response.text
     assert "100" in error_of(response)
     assert len(listed(client, base, alice, noun)) == (1 if noun == "companies" else 0)
