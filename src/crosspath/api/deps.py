@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import msgspec
 from litestar import Request
@@ -98,3 +99,22 @@ def no_query(request: Request[Any, Any, Any]) -> None:
     names = list(dict.fromkeys(name for name, _ in request.query_params.multi_items()))
     if names:
         raise FieldErrors([f"{name} is not a known query parameter" for name in names])
+
+
+def path_tail(request: Request[Any, Any, Any], marker: str, routed: str) -> str:
+    """What follows `marker` in the path as the client sent it, percent-decoded once.
+
+    The router's own path parameter has `//` collapsed and a leading or trailing `/` dropped,
+    which would change an external id such as `/a`, `a/` or `a//b`; the raw path keeps them.
+    """
+    raw = request.scope.get("raw_path")
+    if not raw:
+        return routed.removeprefix("/")
+    path = bytes(raw).decode("latin-1").split("?", 1)[0]
+    index = path.find(marker)
+    if index < 0:
+        return routed.removeprefix("/")
+    try:
+        return unquote(path[index + len(marker) :], errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("The path must be UTF-8 once percent-decoded.") from None

@@ -11,7 +11,7 @@ from litestar.params import FromPath, RawBody
 
 from crosspath import keyed
 from crosspath.api import answers, idempotency
-from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query
+from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query, path_tail
 from crosspath.api.openapi import Section, page_schema
 from crosspath.companies import service
 from crosspath.companies.schema import COMPANIES, FILTERS, Company, CompanyPage
@@ -112,7 +112,7 @@ async def put_company(
 ) -> Response[Company]:
     """Make your company with this `external_id` (percent-encoded in the path) look like the
     body: created (201) when you have none, else replaced (200). Fields left out are reset."""
-    key = keyed.path_external_id(external_id.removeprefix("/"))
+    key = keyed.path_external_id(path_tail(request, "/by-external-id/", external_id))
     parsed = service.parse_put(json_object(request, body), key)
     if_match = request.headers.get("if-match")
     written = await write(engine, service.put_company, caller.partner_id, key, parsed, if_match)
