@@ -13,9 +13,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from crosspath.errors import AppError, BadRequest, FieldErrors
 from crosspath.fields import Invalid, Line, Problems
+from crosspath.store.resource import Resource
 
 R = TypeVar("R")
 I = TypeVar("I")  # noqa: E741 - an item of a batch, as the feature parsed it
@@ -98,25 +100,80 @@ class Summary(msgspec.Struct):
 
 def apply_batch(
     conn: Connection,
-    noun: str,
+    resource: Resource[Any],
+    partner_id: str,
     items: Sequence[tuple[str, I]],
-    put: Callable[[Connection, str, I], Written[Any]],
+    decide: Callable[[str, I, Any | None], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Each item through `put`, in order, each in a savepoint: a refused item changes nothing
-    and stops nothing. The answer's results are in the order of the items."""
-    results: list[dict[str, Any]] = []
-    summary = Summary()
-    for external_id, item in items:
+    """Each item as its PUT would apply it, results in the order of the items.
+
+    `decide(external_id, item, current)` checks an item against the partner's current record
+    (None: a create) and gives the values to write, or raises the item's error. The records
+    are looked up together and written in two statements (the creates, the replacements); if
+    another request created one of these external ids meanwhile, the writes are applied one by
+    one instead, each in its own savepoint, so that only that item fails.
+    """
+    existing = resource.find_by_external_ids(conn, partner_id, [key for key, _ in items])
+    results: list[dict[str, Any]] = [{} for _ in items]
+    creates: list[tuple[int, dict[str, Any]]] = []
+    updates: list[tuple[int, Any, dict[str, Any]]] = []
+    for index, (external_id, item) in enumerate(items):
+        current = existing.get(external_id)
+        try:
+            values = decide(external_id, item, current)
+        except AppError as exc:
+            results[index] = _failed(external_id, exc)
+            continue
+        if current is None:
+            creates.append((index, values))
+        elif resource.changes(current, values):
+            updates.append((index, current, values))
+        else:
+            results[index] = _done(resource, external_id, 200, current)
+    try:
+        with conn.begin_nested():
+            created = resource.insert_many(conn, partner_id, [values for _, values in creates])
+            replaced = resource.update_many(conn, partner_id, [(c, v) for _, c, v in updates])
+        for (index, _), record in zip(creates, created, strict=True):
+            results[index] = _done(resource, record.external_id, 201, record)
+        for (index, _, _), record in zip(updates, replaced, strict=True):
+            results[index] = _done(resource, record.external_id, 200, record)
+    except IntegrityError:
+        _one_by_one(conn, resource, partner_id, creates, updates, results)
+    return {"results": results, "summary": _summary(results, len(updates))}
+
+
+def _one_by_one(
+    conn: Connection,
+    resource: Resource[Any],
+    partner_id: str,
+    creates: list[tuple[int, dict[str, Any]]],
+    updates: list[tuple[int, Any, dict[str, Any]]],
+    results: list[dict[str, Any]],
+) -> None:
+    for index, values in creates:
         try:
             with conn.begin_nested():
-                written = put(conn, external_id, item)
+                record = resource.insert(conn, partner_id, values)
+            results[index] = _done(resource, record.external_id, 201, record)
         except AppError as exc:
-            summary.failed += 1
-            error = {"external_id": external_id, "status": exc.status_code, "error": exc.message}
-            results.append(error)
-            continue
-        setattr(summary, written.state, getattr(summary, written.state) + 1)
-        results.append(
-            {"external_id": external_id, "status": written.status_code, noun: written.record}
-        )
-    return {"results": results, "summary": summary}
+            results[index] = _failed(values["external_id"], exc)
+    for index, current, values in updates:
+        with conn.begin_nested():  # by id, under the lock taken when it was looked up
+            record = resource.update(conn, partner_id, current, values)
+        results[index] = _done(resource, record.external_id, 200, record)
+
+
+def _done(resource: Resource[Any], external_id: str, status: int, record: Any) -> dict[str, Any]:
+    return {"external_id": external_id, "status": status, resource.noun: record}
+
+
+def _failed(external_id: str, exc: AppError) -> dict[str, Any]:
+    return {"external_id": external_id, "status": exc.status_code, "error": exc.message}
+
+
+def _summary(results: list[dict[str, Any]], updated: int) -> Summary:
+    created = sum(result["status"] == 201 for result in results)
+    failed = sum("error" in result for result in results)
+    unchanged = len(results) - created - failed - updated
+    return Summary(created=created, updated=updated, unchanged=unchanged, failed=failed)

@@ -12,7 +12,7 @@ from crosspath.errors import COMPANY_NOT_FOUND, Conflict
 from crosspath.fields import Problems
 from crosspath.keyed import Written
 from crosspath.paging import ListQuery
-from crosspath.store.resource import check_references
+from crosspath.store.resource import check_references, current_codes, reference_codes
 
 Parsed = tuple[dict[str, Any], Problems]
 
@@ -65,9 +65,7 @@ def put_company(
     """Make the partner's company with this external id look like `parsed`."""
     current = COMPANIES.find_by_external_id(conn, partner_id, external_id)
     etags.require(if_match, current)
-    values, problems = parsed
-    check_references(conn, COMPANIES.specs, values, problems, current)
-    problems.raise_if_any()
+    values = _replacement(conn, parsed, current)
     if current is None:
         try:
             return Written(COMPANIES.insert(conn, partner_id, values), "created")
@@ -79,13 +77,29 @@ def put_company(
     return Written(updated, "unchanged" if updated is current else "updated")
 
 
+def _replacement(
+    conn: Connection,
+    parsed: Parsed,
+    current: Company | None,
+    accepted: set[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    values, problems = parsed
+    check_references(conn, COMPANIES.specs, values, problems, current, accepted)
+    problems.raise_if_any()
+    return values
+
+
 def put_companies(
     conn: Connection, partner_id: str, items: list[tuple[str, Parsed]]
 ) -> dict[str, Any]:
-    def put(conn: Connection, external_id: str, parsed: Parsed) -> Written[Company]:
-        return put_company(conn, partner_id, external_id, parsed)
+    """A batch: each item as `put_company` would apply it, the lookups done once for all."""
+    codes = set().union(*(reference_codes(COMPANIES.specs, values) for _, (values, _) in items))
+    accepted = current_codes(conn, codes)
 
-    return keyed.apply_batch(conn, "company", items, put)
+    def decide(_external_id: str, parsed: Parsed, current: Company | None) -> dict[str, Any]:
+        return _replacement(conn, parsed, current, accepted)
+
+    return keyed.apply_batch(conn, COMPANIES, partner_id, items, decide)
 
 
 def list_companies(conn: Connection, partner_id: str, query: ListQuery) -> CompanyPage:

@@ -29,7 +29,7 @@ from crosspath.ids import is_id
 from crosspath.keyed import Written
 from crosspath.missions.schema import MISSIONS, Mission, MissionPage
 from crosspath.paging import ListQuery
-from crosspath.store.resource import check_references
+from crosspath.store.resource import check_references, current_codes, reference_codes
 from crosspath.store.tables import companies
 
 NOT_ON_CREATE = (
@@ -48,6 +48,14 @@ _COMPANY = select(companies.c.id).where(
 _COMPANY_BY_EXTERNAL_ID = select(companies.c.id).where(
     companies.c.partner_id == bindparam("partner_id"),
     companies.c.external_id == bindparam("external_id"),
+)
+_OWNED_COMPANIES = select(companies.c.id).where(
+    companies.c.partner_id == bindparam("partner_id"),
+    companies.c.id.in_(bindparam("ids", expanding=True)),
+)
+_COMPANIES_BY_KEY = select(companies.c.id, companies.c.external_id).where(
+    companies.c.partner_id == bindparam("partner_id"),
+    companies.c.external_id.in_(bindparam("keys", expanding=True)),
 )
 
 
@@ -94,14 +102,47 @@ def _parse(body: dict[str, Any], problems: Problems, *, creating: bool) -> Parse
     return Parsed(values, problems, company_external_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What a batch looks up once for all its items: accepted codes, companies."""
+
+    accepted: set[tuple[str, str]]
+    owned: set[str]  # company ids of the partner among those named
+    by_external_id: dict[str, str]  # the partner's company ids by external id, those named
+
+
+def _lookups(conn: Connection, partner_id: str, items: list[tuple[str, Parsed]]) -> Lookups:
+    parsed = [item for _, item in items]
+    codes = set().union(*(reference_codes(MISSIONS.specs, p.values) for p in parsed))
+    ids = sorted({p.values["company_id"] for p in parsed if p.values.get("company_id")})
+    keys = sorted({p.company_external_id for p in parsed if p.company_external_id})
+    params = {"partner_id": partner_id, "ids": ids, "keys": keys}
+    owned = set(conn.scalars(_OWNED_COMPANIES, params)) if ids else set()
+    by_key: dict[str, str] = {}
+    if keys:
+        by_key = {row.external_id: row.id for row in conn.execute(_COMPANIES_BY_KEY, params)}
+    return Lookups(current_codes(conn, codes), owned, by_key)
+
+
 def _check(
-    conn: Connection, partner_id: str, parsed: Parsed, current: Mission | None = None
+    conn: Connection,
+    partner_id: str,
+    parsed: Parsed,
+    current: Mission | None = None,
+    lookups: Lookups | None = None,
 ) -> dict[str, Any]:
     values, problems = dict(parsed.values), parsed.problems
-    check_references(conn, MISSIONS.specs, values, problems, current)
+    accepted = lookups.accepted if lookups else None
+    check_references(conn, MISSIONS.specs, values, problems, current, accepted)
     if parsed.company_external_id is not None:
-        params = {"partner_id": partner_id, "external_id": parsed.company_external_id}
-        company_id = conn.scalar(_COMPANY_BY_EXTERNAL_ID, params)
+        company_id = (
+            lookups.by_external_id.get(parsed.company_external_id)
+            if lookups
+            else conn.scalar(
+                _COMPANY_BY_EXTERNAL_ID,
+                {"partner_id": partner_id, "external_id": parsed.company_external_id},
+            )
+        )
         if company_id is None:
             _unusable_company(problems, "company_external_id")
         else:
@@ -109,8 +150,14 @@ def _check(
     else:
         company_id = values.get("company_id")
         moving = company_id is not None and (current is None or company_id != current.company_id)
-        if moving and company_id is not None and not _owns_company(conn, partner_id, company_id):
-            _unusable_company(problems, "company_id")
+        if moving and company_id is not None:
+            owned = (
+                company_id in lookups.owned
+                if lookups
+                else _owns_company(conn, partner_id, company_id)
+            )
+            if not owned:
+                _unusable_company(problems, "company_id")
     problems.raise_if_any()
     return values
 
@@ -167,29 +214,47 @@ def put_mission(
     """Make the partner's mission with this external id look like `parsed`."""
     current = MISSIONS.find_by_external_id(conn, partner_id, external_id)
     etags.require(if_match, current)
-    values = _check(conn, partner_id, parsed, current)
+    values = _replacement(conn, partner_id, parsed, current)
     if current is None:
-        if values.setdefault("status", "private") != "private":
-            raise BadRequest(NOT_ON_CREATE + ".")
         try:
             return Written(MISSIONS.insert(conn, partner_id, values), "created")
         except Conflict:  # created meanwhile by a concurrent PUT: replace that one
             current = MISSIONS.find_by_external_id(conn, partner_id, external_id)
             if current is None:
                 raise
-            values.pop("status")
-    _status_rule(current, values)
+            values = _replacement(conn, partner_id, parsed, current)
     updated = MISSIONS.update(conn, partner_id, current, values)
     return Written(updated, "unchanged" if updated is current else "updated")
+
+
+def _replacement(
+    conn: Connection,
+    partner_id: str,
+    parsed: Parsed,
+    current: Mission | None,
+    lookups: Lookups | None = None,
+) -> dict[str, Any]:
+    """The values a PUT writes, after every rule: a create starts private, a replacement
+    follows the partner's status rule (a status left out is kept)."""
+    values = _check(conn, partner_id, parsed, current, lookups)
+    if current is None:
+        if values.setdefault("status", "private") != "private":
+            raise BadRequest(NOT_ON_CREATE + ".")
+    else:
+        _status_rule(current, values)
+    return values
 
 
 def put_missions(
     conn: Connection, partner_id: str, items: list[tuple[str, Parsed]]
 ) -> dict[str, Any]:
-    def put(conn: Connection, external_id: str, parsed: Parsed) -> Written[Mission]:
-        return put_mission(conn, partner_id, external_id, parsed)
+    """A batch: each item as `put_mission` would apply it, the lookups done once for all."""
+    lookups = _lookups(conn, partner_id, items)
 
-    return keyed.apply_batch(conn, "mission", items, put)
+    def decide(_external_id: str, parsed: Parsed, current: Mission | None) -> dict[str, Any]:
+        return _replacement(conn, partner_id, parsed, current, lookups)
+
+    return keyed.apply_batch(conn, MISSIONS, partner_id, items, decide)
 
 
 def delete_mission(

@@ -57,6 +57,10 @@ class Resource(Generic[S]):
         self._by_external_id = self.select.where(
             table.c.partner_id == partner, by_external_id
         ).with_for_update()
+        self._by_external_ids = self.select.where(
+            table.c.partner_id == partner,
+            table.c.external_id.in_(bindparam("_external_ids", expanding=True)),
+        ).with_for_update()
         self._delete = delete(table).where(table.c.partner_id == partner, table.c.id == record)
         self._insert = insert(table)
         self._update = update(table).where(table.c.partner_id == partner, table.c.id == record)
@@ -159,6 +163,61 @@ class Resource(Generic[S]):
         row = conn.execute(self._by_external_id, params).first()
         return None if row is None else self.from_row(row)
 
+    def find_by_external_ids(
+        self, conn: Connection, partner_id: str, external_ids: Sequence[str]
+    ) -> dict[str, S]:
+        """The partner's records with these ids of its own, by external id, locked."""
+        params = {"_partner_id": partner_id, "_external_ids": list(external_ids)}
+        rows = conn.execute(self._by_external_ids, params)
+        found = [self.from_row(row) for row in rows]
+        return {getattr(record, "external_id"): record for record in found}  # noqa: B009
+
+    def insert_many(
+        self, conn: Connection, partner_id: str, many: Sequence[Mapping[str, Any]]
+    ) -> list[S]:
+        """New records of these (complete, cleaned) values, in one statement sent once."""
+        if not many:
+            return []
+        now = utcnow()
+        rows = [
+            self.columns(values)
+            | {"partner_id": partner_id, "id": new_id(self.id_prefix)}
+            | {"created_at": now, "updated_at": now}
+            for values in many
+        ]
+        conn.execute(self._insert, rows)
+        stamp = {"created_at": rfc3339(now), "updated_at": rfc3339(now)}
+        return [self.from_row([(row | stamp)[c.name] for c in self._columns]) for row in rows]
+
+    def changes(self, current: S, values: Mapping[str, Any]) -> dict[str, Any]:
+        before = self.comparable(current)
+        return {name: value for name, value in values.items() if before[name] != value}
+
+    def update_many(
+        self, conn: Connection, partner_id: str, many: Sequence[tuple[S, Mapping[str, Any]]]
+    ) -> list[S]:
+        """Replace these records' writable fields, in one statement sent once; each pair must
+        change something (see `changes`)."""
+        if not many:
+            return []
+        now = utcnow()
+        params = []
+        for current, values in many:
+            full = self.comparable(current) | dict(values)
+            params.append(
+                self.columns(full)
+                | {"updated_at": now, "_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
+            )
+        conn.execute(self._update, params)  # the same columns in every row: one SET
+        return [
+            msgspec.structs.replace(
+                current,
+                **{name: self._typed(name, value) for name, value in values.items()},
+                updated_at=rfc3339(now),
+            )
+            for current, values in many
+        ]
+
     def delete(self, conn: Connection, partner_id: str, record: S) -> None:
         keys = {"_partner_id": partner_id, "_id": getattr(record, "id")}  # noqa: B009
         conn.execute(self._delete, keys)
@@ -240,33 +299,44 @@ class Resource(Generic[S]):
 # Reference-valued fields
 
 
+def reference_codes(specs: Mapping[str, Spec], values: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (kind, code) pairs that reference-valued fields of `values` name."""
+    return {
+        (spec.check.kind, code)
+        for name, spec in specs.items()
+        if isinstance(spec.check, Code | Codes)
+        for code in _as_list(values.get(name))
+    }
+
+
 def check_references(
     conn: Connection,
     specs: Mapping[str, Spec],
     values: Mapping[str, Any],
     problems: Problems,
     current: Any | None = None,
+    accepted: set[tuple[str, str]] | None = None,
 ) -> None:
-    """Record a problem for every code that is not a current value of its kind.
+    """Record a problem for every code that is not a current value of its kind (`accepted`,
+    when a batch has looked them all up at once).
 
     A code the record already holds is accepted even if it has been retired since, so a full
     re-sync of the record works; changing to a retired value does not.
     """
-    wanted: dict[str, tuple[str, list[str]]] = {}
-    for name, spec in specs.items():
-        if isinstance(spec.check, Code | Codes) and values.get(name) is not None:
-            wanted[name] = (spec.check.kind, _as_list(values[name]))
-    pairs = {(kind, code) for kind, codes in wanted.values() for code in codes}
+    pairs = reference_codes(specs, values)
     if not pairs:
         return
-    accepted = _current_codes(conn, pairs)
-    for name, (kind, codes) in wanted.items():
+    if accepted is None:
+        accepted = current_codes(conn, pairs)
+    for name, spec in specs.items():
+        if not isinstance(spec.check, Code | Codes):
+            continue
         kept = set(_as_list(getattr(current, name, None)))
-        for code in codes:
-            if (kind, code) not in accepted and code not in kept:
+        for code in _as_list(values.get(name)):
+            if (spec.check.kind, code) not in accepted and code not in kept:
                 problems.add(
                     f'{name} "{code}" is not an accepted value; the accepted values are listed '
-                    f"at GET /partners/v1/references/{kind}"
+                    f"at GET /partners/v1/references/{spec.check.kind}"
                 )
 
 
@@ -277,7 +347,9 @@ _CURRENT_CODES = select(reference_values.c.kind, reference_values.c.code).where(
 )
 
 
-def _current_codes(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def current_codes(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not pairs:
+        return set()
     kinds = sorted({kind for kind, _ in pairs})
     codes = sorted({code for _, code in pairs})
     rows = conn.execute(_CURRENT_CODES, {"kinds": kinds, "codes": codes})
