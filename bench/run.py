@@ -827,6 +827,11 @@ def report(results: list[EngineResult], args: argparse.Namespace, facts: dict[st
     return "\n".join(lines) + "\n"
 
 
+def _rate(value: float) -> str:
+    """Requests per second: a decimal for the slow ones (a batch of 100 is a few a second)."""
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
 def _ms(value: float) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
@@ -848,8 +853,9 @@ def engine_section(result: EngineResult) -> list[str]:
         versus = f"{bare.requests_per_s:,.0f}" if bare else "—"
         ratio = f"{app.requests_per_s / bare.requests_per_s:.2f}" if bare else "—"
         lines.append(
-            f"| {scenario} | {app.requests_per_s:,.0f} | {versus} | {ratio} | {_ms(app.p50_ms)} | "
-            f"{_ms(app.p99_ms)} | {app.p99_ms / app.p50_ms:.1f} | {app.errors} | {app.rss_mb:.0f} |"
+            f"| {scenario} | {_rate(app.requests_per_s)} | {versus} | {ratio} | "
+            f"{_ms(app.p50_ms)} | {_ms(app.p99_ms)} | {app.p99_ms / app.p50_ms:.1f} | "
+            f"{app.errors} | {app.rss_mb:.0f} |"
         )
     for scenario, bare in result.bare.items():
         lines.append(
