@@ -1,5 +1,5 @@
 -- wrk script of the benchmark scenarios: wrk -s bench/load.lua URL -- SCENARIO DATA_FILE RUN SEED
---   SCENARIO  list | get | create | patch | mixed
+--   SCENARIO  list | get | create | patch | mixed | batch
 --   DATA_FILE a Lua file written by bench/run.py that returns {key=, companies={}, missions={},
 --             descriptions={}}: the seeded partner's key, company ids, mission ids, JDs
 --   RUN       a tag unique to this invocation, so that created external ids never collide
@@ -61,6 +61,10 @@ local function change()
     .. '"period":"year"}}'
 end
 
+-- The answer of a batch of new missions: each of them created, none updated or failed.
+local BATCH = 100
+local ALL_CREATED = '"summary":{"created":' .. BATCH .. ',"updated":0,"unchanged":0,"failed":0}'
+
 local requests = {}
 
 function requests.list()
@@ -82,6 +86,15 @@ function requests.patch()
   return wrk.format("PATCH", base .. "/" .. pick(data.missions), nil, change())
 end
 
+-- A batch of 100 new missions, each as the create scenario's, in one request.
+function requests.batch()
+  local items = {}
+  for i = 1, BATCH do
+    items[i] = new_mission()
+  end
+  return wrk.format("POST", base .. "/batch", nil, '{"items":[' .. table.concat(items, ",") .. "]}")
+end
+
 -- A partner keeping its JDs in sync: 80% reads (lists and single missions), 20% writes.
 function requests.mixed()
   local roll = math.random(100)
@@ -97,11 +110,36 @@ end
 
 -- setup() runs in wrk's main Lua state, once per thread before that thread's init(): it hands
 -- each thread its number (1, 2, ...), a global of the thread's own state.
-local threads = 0
+local threads = {}
 
 function setup(thread)
-  threads = threads + 1
-  thread:set("thread_number", threads)
+  threads[#threads + 1] = thread
+  thread:set("thread_number", #threads)
+end
+
+-- Batch answers: "created" are 200s whose summary says all 100 missions were created. wrk
+-- calls response() only when init() defines it (batch), so the other scenarios skip the
+-- parsing of every answer.
+created, refused = 0, 0
+
+local function batch_response(status, headers, body)
+  if status == 200 and body:find(ALL_CREATED, 1, true) then
+    created = created + 1
+  else
+    refused = refused + 1
+  end
+end
+
+function done(summary, latency, requests)
+  if not threads[1]:get("batching") then
+    return
+  end
+  local all_created, not_created = 0, 0
+  for _, thread in ipairs(threads) do
+    all_created = all_created + thread:get("created")
+    not_created = not_created + thread:get("refused")
+  end
+  io.write(string.format("Batches: %d all created, %d not\n", all_created, not_created))
 end
 
 function init(args)
@@ -118,6 +156,9 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   if not requests[scenario] then
     error("unknown scenario " .. tostring(scenario))
+  end
+  if scenario == "batch" then
+    batching, response = true, batch_response
   end
 end
 

@@ -46,6 +46,13 @@ ROOT = BENCH.parent
 VENV_BIN = Path(sys.executable).parent
 LOAD = BENCH / "load.lua"
 ENGINES = ("sqlite", "postgresql")
+SCENARIOS = ("list", "get", "create", "patch", "mixed", "batch")
+BATCH_SIZE = 100  # missions in each request of the batch scenario (bench/load.lua's BATCH)
+# A batch of 100 new missions takes the one worker a few hundred milliseconds: two connections
+# keep it busy (one batch waits while the other is answered) without a queue longer than wrk's
+# timeout. Its single creates get the create scenario's connections.
+BATCH_CONNECTIONS = 2
+BATCH_MIN_SECONDS = 3  # measured: a few answers even in a smoke run's one second
 TARGETS = {"list": 0.8, "create": 0.7}
 GROWTH_TARGET = 1.2
 TAIL_TARGET = 4.0
@@ -186,6 +193,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     data: Path = Path()
+    database_url: str = ""
 
     def worker_pid(self) -> int:
         """The process running the app: granian's worker child, or uvicorn itself."""
@@ -228,7 +236,9 @@ def start(name: str, server: str, target: str, env: dict[str, str], folder: Path
         stderr=subprocess.STDOUT,
         cwd=folder,
     )
-    return Server(name, f"http://127.0.0.1:{port}", process, log)
+    server = Server(name, f"http://127.0.0.1:{port}", process, log)
+    server.database_url = env.get("CROSSPATH_DATABASE_URL", "")
+    return server
 
 
 def wait_ready(server: Server) -> None:
@@ -269,6 +279,7 @@ class Load:
     errors: int
     requests: int
     rss_mb: float = float("nan")
+    all_created: int = 0  # batch answers whose summary says all their missions were created
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -285,11 +296,19 @@ def parse_wrk(output: str) -> Load:
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
+    batches = re.search(r"^Batches: (\d+) all created, (\d+) not$", output, re.MULTILINE)
     if rate is None or total is None:
         raise RuntimeError(f"wrk gave no result:\n{output}")
     errors = int(non_2xx.group(1)) if non_2xx else 0
     errors += sum(int(n) for n in sockets.groups()) if sockets else 0
-    return Load(float(rate.group(1)), latency("50"), latency("99"), errors, int(total.group(1)))
+    result = Load(float(rate.group(1)), latency("50"), latency("99"), errors, int(total.group(1)))
+    if batches:
+        # A 200 whose summary is not all created is an error too (non_2xx counted the others).
+        result.all_created = int(batches.group(1))
+        result.errors += (
+            result.requests - result.all_created - (int(non_2xx.group(1)) if non_2xx else 0)
+        )
+    return result
 
 
 @dataclass
@@ -318,7 +337,8 @@ def load(settings: Settings, server: Server, scenario: str, profile: str | None 
         # the seed makes this invocation's request sequence its own.
         tag = f"r{settings.runs}{phase}"
         seed_value = invocation_seed(settings.seed, settings.runs, phase)
-        return [*cores()[1], "wrk", "-t1", f"-c{settings.connections}", f"-d{seconds}s",
+        connections = BATCH_CONNECTIONS if scenario == "batch" else settings.connections
+        return [*cores()[1], "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
                 "--timeout", "10s", "--latency", "-s", str(LOAD), server.url, "--",
                 scenario, str(server.data), tag, str(seed_value)]  # fmt: skip
 
@@ -331,12 +351,48 @@ def load(settings: Settings, server: Server, scenario: str, profile: str | None 
              str(max(settings.duration - 1, 1))],
             stdout=(settings.profile_folder / f"{settings.profile_prefix}{profile}.txt").open("w"),
         )  # fmt: skip
-    output = subprocess.run(wrk(settings.duration, "m"), check=True, capture_output=True, text=True)
+    seconds = (
+        max(settings.duration, BATCH_MIN_SECONDS) if scenario == "batch" else settings.duration
+    )
+    output = subprocess.run(wrk(seconds, "m"), check=True, capture_output=True, text=True)
     if sampler is not None:
         sampler.wait()
     result = parse_wrk(output.stdout)
     result.rss_mb = server.rss_mb()
+    if scenario == "batch":
+        check_batches_stored(server, f"r{settings.runs}m", result)
     return result
+
+
+def check_batches_stored(server: Server, tag: str, result: Load) -> None:
+    """The missions of the measured run's batches are in the app's database: at least 100 for
+    every answer that said so (more when wrk stopped before reading the last answers)."""
+    stored = missions_tagged(server.database_url, tag)
+    if stored < BATCH_SIZE * result.all_created or (result.requests and not stored):
+        raise RuntimeError(
+            f"{server.name}: {result.all_created} batches answered all created, but only "
+            f"{stored} of their missions are in the database"
+        )
+    log(f"  batches: {result.all_created} answers all created, {stored:,} missions stored")
+
+
+def missions_tagged(database_url: str, tag: str) -> int:
+    """How many missions carry an external id of this wrk invocation (bench/load.lua's
+    `TAG-THREAD-N`)."""
+    query = "SELECT count(*) FROM missions WHERE external_id LIKE ?"
+    pattern = f"{tag}-%"
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        path = database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path, timeout=30) as conn:
+            row = conn.execute(query, (pattern,)).fetchone()
+    else:
+        import psycopg
+
+        with psycopg.connect(seed.postgres_conninfo(database_url), autocommit=True) as conn:
+            row = conn.execute(query.replace("?", "%s"), (pattern,)).fetchone()  # type: ignore[call-overload]
+    return int(row[0]) if row else 0
 
 
 def median(results: list[Load]) -> Load:
@@ -364,6 +420,7 @@ class EngineResult:
     extra: dict[str, Load] = field(default_factory=dict)
     growth: dict[int, Load] = field(default_factory=dict)
     datapath: list[tuple[str, float, float]] = field(default_factory=list)
+    single_creates: Load | None = None  # the batch scenario's single creates, beside its batches
     database_cores: str = ""  # where PostgreSQL ran, as the report says it
 
 
@@ -634,7 +691,7 @@ def _run_engine(
         result.database_cores = describe_postgres_cores(postgres_cores(base.database_url))
         log(f"{engine}: {result.database_cores}")
     big = None
-    if args.growth:
+    if args.growth and "list" in args.scenarios:  # the growth database serves list only
         log(f"{engine}: seeding {args.growth:,} missions")
         big, result.seed_seconds[args.growth] = _seed(databases, args.growth)
     settings = Settings(args.duration, args.warmup, args.connections, seed=args.seed)
@@ -695,15 +752,19 @@ def measure(
     servers: dict[str, Server],
     result: EngineResult,
 ) -> None:
-    def rounds(scenario: str, contenders: dict[str, Server]) -> dict[str, Load]:
+    def rounds(
+        scenario: str, contenders: dict[str, Server], loads: dict[str, str] | None = None
+    ) -> dict[str, Load]:
         """`args.repeat` rounds of one run per contender, in turn, so that whatever else the
-        machine does weighs on all of them alike; the medians of each."""
+        machine does weighs on all of them alike; the medians of each. `loads` names the
+        load.lua scenario of a contender that does not load `scenario` itself."""
         runs: dict[str, list[Load]] = {name: [] for name in contenders}
         for n in range(args.repeat):
             for name, server in contenders.items():
                 log(f"{engine}: {scenario}, {name} ({n + 1}/{args.repeat})")
                 profile = f"{engine}-{scenario}" if n == 0 and name == "app" else None
-                last = load(settings, server, scenario, profile)
+                sent = (loads or {}).get(name, scenario)
+                last = load(settings, server, sent, profile)
                 runs[name].append(last)
                 log(f"  {last.requests_per_s:,.0f} req/s, p50 {last.p50_ms:.1f} ms, "
                     f"p99 {last.p99_ms:.1f} ms, {last.errors} errors")  # fmt: skip
@@ -713,10 +774,18 @@ def measure(
     others = {f"app on {name}": servers[name] for name in args.servers[1:]}
     asyncpg = {"bare on asyncpg": servers["asyncpg"]} if "asyncpg" in servers else {}
     big = {"app, growth database": servers["big"]} if "big" in servers else {}
-    # Reads before writes, every contender in turn, so all see the same database sizes.
-    listed = rounds("list", app | {"bare": servers["bare"]} | asyncpg | big | others)
-    created = rounds("create", app | {"bare": servers["bare"]} | asyncpg | others)
-    for scenario, loads in (("list", listed), ("create", created)):
+    chosen = args.scenarios
+    # Reads before writes, every contender in turn, so all see the same database sizes; the
+    # batches last, as they add the most missions.
+    compared = []
+    if "list" in chosen:
+        contenders = app | {"bare": servers["bare"]} | asyncpg | big | others
+        compared.append(("list", rounds("list", contenders)))
+    if "create" in chosen:
+        compared.append(
+            ("create", rounds("create", app | {"bare": servers["bare"]} | asyncpg | others))
+        )
+    for scenario, loads in compared:
         result.app[scenario] = loads.pop("app")
         result.bare[scenario] = loads.pop("bare")
         if "app, growth database" in loads:
@@ -724,8 +793,16 @@ def measure(
             result.growth[result.growth_rows] = loads.pop("app, growth database")
         result.extra |= {f"{scenario}, {name}": load for name, load in loads.items()}
     for scenario in ("get", "patch", "mixed"):
-        result.app[scenario] = rounds(scenario, app)["app"]
-    result.app = {name: result.app[name] for name in ("list", "get", "create", "patch", "mixed")}
+        if scenario in chosen:
+            result.app[scenario] = rounds(scenario, app)["app"]
+    if "batch" in chosen:
+        # Batches of 100 new missions and single creates on the same app, in turn.
+        single = "single creates"
+        loads = rounds("batch", app | {single: servers["app"]}, {single: "create"})
+        result.app["batch"] = loads["app"]
+        result.single_creates = loads[single]
+        result.extra["batch, single creates"] = loads[single]
+    result.app = {name: result.app[name] for name in SCENARIOS if name in result.app}
 
 
 # The report
@@ -750,6 +827,11 @@ def report(results: list[EngineResult], args: argparse.Namespace, facts: dict[st
     return "\n".join(lines) + "\n"
 
 
+def _rate(value: float) -> str:
+    """Requests per second: a decimal for the slow ones (a batch of 100 is a few a second)."""
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
 def _ms(value: float) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
@@ -771,8 +853,9 @@ def engine_section(result: EngineResult) -> list[str]:
         versus = f"{bare.requests_per_s:,.0f}" if bare else "—"
         ratio = f"{app.requests_per_s / bare.requests_per_s:.2f}" if bare else "—"
         lines.append(
-            f"| {scenario} | {app.requests_per_s:,.0f} | {versus} | {ratio} | {_ms(app.p50_ms)} | "
-            f"{_ms(app.p99_ms)} | {app.p99_ms / app.p50_ms:.1f} | {app.errors} | {app.rss_mb:.0f} |"
+            f"| {scenario} | {_rate(app.requests_per_s)} | {versus} | {ratio} | "
+            f"{_ms(app.p50_ms)} | {_ms(app.p99_ms)} | {app.p99_ms / app.p50_ms:.1f} | "
+            f"{app.errors} | {app.rss_mb:.0f} |"
         )
     for scenario, bare in result.bare.items():
         lines.append(
@@ -787,6 +870,7 @@ def engine_section(result: EngineResult) -> list[str]:
             f"{extra.rss_mb:.0f} |"
         )
     lines.append("")
+    lines += batches_section(result)
     if result.growth:
         (small, at_small), (large, at_large) = sorted(result.growth.items())
         lines += [
@@ -812,6 +896,31 @@ def engine_section(result: EngineResult) -> list[str]:
     return lines
 
 
+def batches_section(result: EngineResult) -> list[str]:
+    """The batch scenario in JDs created per second: batches of 100, single creates, and the
+    ratio of the two (the bare reference has no batch route: no bare ratio here)."""
+    batch, single = result.app.get("batch"), result.single_creates
+    if batch is None or single is None:
+        return []
+    per_batch, per_single = batch.requests_per_s * BATCH_SIZE, single.requests_per_s
+    ratio = f"**{per_batch / per_single:.2f}×**" if per_single else "—"
+    return [
+        f"Batches: new JDs created per second, in `POST {PATH}/batch` requests of "
+        f"{BATCH_SIZE} (`wrk -c{BATCH_CONNECTIONS}`) and in single `POST {PATH}` creates, on "
+        "the same app in turn; every batch answer checked (200, summary all created) and its "
+        "missions counted in the database.",
+        "",
+        "| JDs created through | JDs/s | req/s | p50 ms | p99 ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| batches of {BATCH_SIZE} | {per_batch:,.0f} | {batch.requests_per_s:,.1f} | "
+        f"{_ms(batch.p50_ms)} | {_ms(batch.p99_ms)} | {batch.errors} |",
+        f"| single creates | {per_single:,.0f} | {single.requests_per_s:,.0f} | "
+        f"{_ms(single.p50_ms)} | {_ms(single.p99_ms)} | {single.errors} |",
+        f"| batch ÷ single | {ratio} | | | | |",
+        "",
+    ]
+
+
 def targets_section(results: list[EngineResult]) -> list[str]:
     lines = ["## Targets", "", "| target | " + " | ".join(r.engine for r in results) + " |"]
     lines.append("| --- |" + " --- |" * len(results))
@@ -825,6 +934,9 @@ def targets_section(results: list[EngineResult]) -> list[str]:
     for scenario, target in TARGETS.items():
         values = []
         for r in results:
+            if scenario not in r.app:
+                values.append("—")
+                continue
             ratio = r.app[scenario].requests_per_s / r.bare[scenario].requests_per_s
             values.append(mark(ratio, ratio >= target))
         row(f"{scenario} ≥ {target}× bare", values)
@@ -879,6 +991,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="comma-separated: sqlite,postgresql (default: sqlite, plus postgresql "
         "when CROSSPATH_BENCH_DATABASE_URL or CROSSPATH_TEST_DATABASE_URL is set)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, from {','.join(SCENARIOS)} (default: all); the growth "
+        "database is loaded with list only",
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds measured per run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per run")
@@ -937,6 +1055,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "postgresql needs CROSSPATH_BENCH_DATABASE_URL (scripts/bench starts a cluster)"
         )
+    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    if unknown := set(args.scenarios) - set(SCENARIOS):
+        parser.error(f"unknown scenario: {', '.join(sorted(unknown))}")
+    if not args.scenarios:
+        parser.error("--scenarios names no scenario")
     args.servers = [server.strip() for server in args.servers.split(",")]
     if args.out is None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")

@@ -14,7 +14,17 @@ from pathlib import Path
 from tests.conftest import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("list", "get", "create", "patch", "mixed", "list, bare", "create, bare")
+SCENARIOS = (
+    "list",
+    "get",
+    "create",
+    "patch",
+    "mixed",
+    "batch",
+    "batch, single creates",
+    "list, bare",
+    "create, bare",
+)
 
 
 def smoke_run(out: Path) -> subprocess.CompletedProcess[str]:
