@@ -305,6 +305,16 @@ def test_concurrent_retries_with_one_key_make_exactly_one_record(
             assert count(engine, missions, alice) == 1
         # After the race, every retry replays.
         assert send(0).headers["idempotent-replayed"] == "true"
+        # Two header lines (over real HTTP: the test client would merge them) are refused.
+        twice = httpx.post(
+            f"{url}/companies",
+            json=company_body(),
+            headers=[*alice.headers.items(), (HEADER, "a"), (HEADER, "b")],
+            timeout=60,
+        )
+        assert twice.status_code == 400, twice.text
+        assert HEADER in error_of(twice)
+        assert count(engine, companies, alice) == 1
     finally:
         stop(server)
 
