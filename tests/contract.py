@@ -11,3 +11,6 @@ COMPANY_NOT_FOUND = "This company does not exist or you don't have the permissio
 COMPANY_NOT_USABLE = "This company does not exist or you don't have the permission to use it."
 STATUS_NOT_LIVE = "You can't update the status of a JD that is not Live."
 AUTHENTICATE = 'Apikey realm="CrossPath"'
+ONLY_PRIVATE_DELETED = (
+    "Only a private mission can be deleted; close a live mission by setting its status to closed."
+)

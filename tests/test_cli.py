@@ -16,12 +16,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from crosspath.accounts import service as accounts
 from crosspath.accounts.keys import hash_key
@@ -29,6 +30,7 @@ from crosspath.api.app import create_app
 from crosspath.references import service as references
 from crosspath.settings import Settings
 from crosspath.store.engine import make_engine
+from crosspath.store.tables import idempotency_keys
 from crosspath.store.transaction import transaction
 from tests.conftest import SECRET, Partner, create_company, create_mission, make_partner
 from tests.contract import MISSING_API_KEY
@@ -386,6 +388,44 @@ def test_missions_list_and_set_status(cli: Cli) -> None:
     assert len(lines) == 2
     assert second["id"] in lines[1]
     assert "Second" in lines[1]
+
+
+def test_purge_removes_idempotency_keys_older_than_24_hours_and_frees_them(cli: Cli) -> None:
+    alice = cli.partners()[0]
+    with cli.client() as client, cli.engine() as engine:
+
+        def post(key: str, name: str) -> Any:
+            headers = alice.headers | {"Idempotency-Key": key}
+            return client.post("/partners/v1/companies", json={"name": name}, headers=headers)
+
+        old = post("old", "Old")
+        recent = post("recent", "Recent")
+        assert (old.status_code, recent.status_code) == (201, 201)
+        now = datetime.now(UTC)
+        ages = {"old": now - timedelta(hours=24, minutes=1), "recent": now - timedelta(hours=23)}
+        with transaction(engine, write=True) as conn:
+            for key, created_at in ages.items():
+                conn.execute(
+                    update(idempotency_keys)
+                    .where(idempotency_keys.c.key == key)
+                    .values(created_at=created_at)
+                )
+
+        assert cli.json("purge") == {"idempotency_keys": 1}
+        with transaction(engine) as conn:
+            assert list(conn.scalars(select(idempotency_keys.c.key))) == ["recent"]
+        assert post("recent", "Recent").headers["idempotent-replayed"] == "true"
+        assert post("recent", "Another").status_code == 422
+        # The purged key may be used again, for another request: a new record.
+        again = post("old", "Another")
+        assert again.status_code == 201, again.text
+        assert "idempotent-replayed" not in again.headers
+        assert again.json()["id"] != old.json()["id"]
+
+        assert cli.json("purge") == {"idempotency_keys": 0}
+        assert cli.human("purge") == "Purged 0 idempotency keys.\n"
+        listed = client.get("/partners/v1/companies", headers=alice.headers).json()["data"]
+        assert [company["name"] for company in listed] == ["Old", "Recent", "Another"]
 
 
 # Failures

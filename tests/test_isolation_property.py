@@ -1,8 +1,10 @@
 """Tenant isolation as a property.
 
-Two partners interleave random creates, reads, lists, patches and status changes, on both base
-paths, while an operator publishes, closes and reopens missions. After every step each
-partner's full lists equal a plain in-memory model, and none of the other partner's ids show.
+Two partners interleave random creates, reads, lists, patches, status changes, PUTs by
+external id, batches and deletes, on both base paths, some POSTs sent with an `Idempotency-Key`
+(the same few key values for both partners) and retried, while an operator publishes, closes
+and reopens missions. After every step each partner's full lists equal a plain in-memory model,
+and none of the other partner's ids show.
 
 The run is at least 2,000 steps (rule executions over all examples) per engine;
 CROSSPATH_STATEFUL_STEPS=10000 asks for more.
@@ -14,6 +16,7 @@ import math
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -39,6 +42,7 @@ from tests.contract import (
     COMPANY_NOT_USABLE,
     MISSION_NOT_FOUND,
     MISSION_NOT_UPDATABLE,
+    ONLY_PRIVATE_DELETED,
     STATUS_NOT_LIVE,
 )
 
@@ -52,6 +56,9 @@ LINES = {"external_id", "name", "title", "website", "sector", "size", "location"
 STATUSES = ["private", "live", "closed"]
 EXTERNAL_IDS = [None, "", "ext-1", "ext-2", " ext-3 "]
 EXTERNAL_ID_FILTERS = ["ext-1", "ext-2", "ext-3", "ext-9"]
+PUT_EXTERNAL_IDS = st.sampled_from(["ext-1", "ext-2", "ext-3", "ext/4 ?&%"])
+# The same few values for both partners: a key is the partner's, never the other one's.
+IDEMPOTENCY_KEYS = st.none() | st.sampled_from(["key-1", "key-2", "key-3"])
 
 COMPANY_NAMES = st.sampled_from(["Clinica Health", "  Acme Robotics  ", "Café Müller", "B"])
 COMPANY_OPTIONAL = {
@@ -109,6 +116,7 @@ MISSION_DEFAULTS: dict[str, Any] = {
     "openings": 1,
     "status": "private",
 }
+PUT_DEFAULTS = {name: value for name, value in MISSION_DEFAULTS.items() if name != "status"}
 
 company_bodies = st.fixed_dictionaries({"name": COMPANY_NAMES}, optional=COMPANY_OPTIONAL)
 company_patches = st.fixed_dictionaries({}, optional={"name": COMPANY_NAMES, **COMPANY_OPTIONAL})
@@ -175,9 +183,11 @@ class TwoPartners(RuleBasedStateMachine):
         # Per partner: id -> the record as the API must return it, in creation order.
         self.companies: list[dict[str, dict[str, Any]]] = [{}, {}]
         self.missions: list[dict[str, dict[str, Any]]] = [{}, {}]
+        # Per partner: Idempotency-Key -> ((path, body), first answer) of each 2xx POST with one.
+        self.keys: list[dict[str, tuple[tuple[str, Any], httpx.Response]]] = [{}, {}]
 
     def call(self, method: str, base: str, who: int, path: str, **kwargs: Any) -> httpx.Response:
-        headers = self.partners[who].headers
+        headers = self.partners[who].headers | kwargs.pop("headers", {})
         return self.client.request(method, f"{base}{path}", headers=headers, **kwargs)
 
     def walk(self, who: int, base: str, kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -209,6 +219,33 @@ class TwoPartners(RuleBasedStateMachine):
             assert record["updated_at"] == before["updated_at"]
         return record
 
+    def post(
+        self, who: int, base: str, path: str, body: Any, key: str | None
+    ) -> tuple[httpx.Response, bool]:
+        """A POST, with an Idempotency-Key when `key` is set; True when the key answered it (a
+        replay, checked here against the first answer, or the 422 of a key used for another
+        request), False when it ran and the caller checks it as a new request."""
+        headers = {} if key is None else {"Idempotency-Key": key}
+        response = self.call("POST", base, who, path, json=body, headers=headers)
+        if key is None:
+            return response, False
+        known = self.keys[who].get(key)
+        if known is None:
+            assert "idempotent-replayed" not in response.headers
+            if response.is_success:
+                self.keys[who][key] = ((path, body), response)
+            return response, False
+        request, first = known
+        if request != (path, body):
+            assert response.status_code == 422, response.text
+            assert "Idempotency-Key" in error_of(response)
+            return response, True
+        assert response.status_code == first.status_code, response.text
+        assert response.content == first.content
+        assert response.headers.get("location") == first.headers.get("location")
+        assert response.headers["idempotent-replayed"] == "true"
+        return response, True
+
     # Companies
 
     @initialize(target=company_refs, bodies=st.tuples(company_bodies, company_bodies), base=bases)
@@ -217,17 +254,21 @@ class TwoPartners(RuleBasedStateMachine):
         refs = [self.post_company(who, body, base) for who, body in enumerate(bodies)]
         return multiple(*(ref for ref in refs if ref is not None))
 
-    @rule(target=company_refs, who=partners, body=company_bodies, base=bases)
-    def create_company(self, who: int, body: dict[str, Any], base: str) -> Any:
+    @rule(target=company_refs, who=partners, body=company_bodies, base=bases, key=IDEMPOTENCY_KEYS)
+    def create_company(self, who: int, body: dict[str, Any], base: str, key: str | None) -> Any:
         self.count.steps += 1
         if len(self.companies[who]) >= MAX_RECORDS:
             return multiple()
-        ref = self.post_company(who, body, base)
+        ref = self.post_company(who, body, base, key)
         return multiple() if ref is None else ref
 
-    def post_company(self, who: int, body: dict[str, Any], base: str) -> Ref | None:
+    def post_company(
+        self, who: int, body: dict[str, Any], base: str, key: str | None = None
+    ) -> Ref | None:
         expected = dict.fromkeys(COMPANY_FIELDS) | stored_fields(body)
-        response = self.call("POST", base, who, "/companies", json=body)
+        response, answered = self.post(who, base, "/companies", body, key)
+        if answered:
+            return None
         holder = holder_of(self.companies[who], expected["external_id"])
         if holder is not None:
             message = (
@@ -293,15 +334,20 @@ class TwoPartners(RuleBasedStateMachine):
         as_owner=as_owners,
         body=mission_bodies,
         base=bases,
+        key=IDEMPOTENCY_KEYS,
     )
-    def create_mission(self, company: Ref, as_owner: bool, body: dict[str, Any], base: str) -> Any:
+    def create_mission(
+        self, company: Ref, as_owner: bool, body: dict[str, Any], base: str, key: str | None
+    ) -> Any:
         self.count.steps += 1
         who = company.owner if as_owner else 1 - company.owner
         if len(self.missions[who]) >= MAX_RECORDS:
             return multiple()
         body = body | {"company_id": company.id}
         expected = MISSION_DEFAULTS | stored_fields(body)
-        response = self.call("POST", base, who, "/missions", json=body)
+        response, answered = self.post(who, base, "/missions", body, key)
+        if answered:
+            return multiple()
         if company.owner != who:
             expect_error(response, 400, COMPANY_NOT_USABLE)
             return multiple()
@@ -326,7 +372,7 @@ class TwoPartners(RuleBasedStateMachine):
         self.count.steps += 1
         who = mission.owner if as_owner else 1 - mission.owner
         response = self.call("GET", base, who, f"/missions/{mission.id}")
-        if who != mission.owner:
+        if who != mission.owner or mission.id not in self.missions[who]:
             expect_error(response, 404, MISSION_NOT_FOUND)
             return
         assert response.status_code == 200, response.text
@@ -367,10 +413,10 @@ class TwoPartners(RuleBasedStateMachine):
         self, who: int, mission: Ref, patch: dict[str, Any], move_to: Ref | None, base: str
     ) -> None:
         response = self.call("PATCH", base, who, f"/missions/{mission.id}", json=patch)
-        if who != mission.owner:  # the owner's record stays as it was: see the invariant
+        records = self.missions[mission.owner]
+        if who != mission.owner or mission.id not in records:  # deleted, or not the caller's
             expect_error(response, 404, MISSION_NOT_UPDATABLE)
             return
-        records = self.missions[who]
         before = records[mission.id]
         changes = stored_fields(patch)
         if move_to is not None and move_to.id != before["company_id"] and move_to.owner != who:
@@ -391,9 +437,11 @@ class TwoPartners(RuleBasedStateMachine):
     def operator_sets_status(self, mission: Ref, status: str) -> None:
         """What `crosspath missions set-status` does: publish, close or reopen."""
         self.count.steps += 1
+        records = self.missions[mission.owner]
+        if mission.id not in records:  # deleted
+            return
         with transaction(self.engine, write=True) as conn:
             result = msgspec.to_builtins(set_status(conn, mission.id, status))
-        records = self.missions[mission.owner]
         before = records[mission.id]
         assert result == before | {"status": status, "updated_at": result["updated_at"]}
         if status == before["status"]:
@@ -401,6 +449,127 @@ class TwoPartners(RuleBasedStateMachine):
         else:
             assert result["updated_at"] > before["updated_at"]
         records[mission.id] = result
+
+    # PUT by external id, batches, DELETE
+
+    @rule(
+        target=mission_refs,
+        company=company_refs,
+        as_owner=as_owners,
+        external_id=PUT_EXTERNAL_IDS,
+        body=mission_bodies,
+        base=bases,
+    )
+    def put_mission(
+        self, company: Ref, as_owner: bool, external_id: str, body: dict[str, Any], base: str
+    ) -> Any:
+        self.count.steps += 1
+        who = company.owner if as_owner else 1 - company.owner
+        if len(self.missions[who]) >= MAX_RECORDS:
+            return multiple()
+        body = body | {"company_id": company.id, "external_id": external_id}
+        path = f"/missions/by-external-id/{quote(external_id, safe='')}"
+        response = self.call("PUT", base, who, path, json=body)
+        answer = response.json()
+        payload = error_of(response) if response.is_error else answer
+        ref = self.apply_put(who, company, body, response.status_code, payload)
+        if response.status_code == 201:
+            assert response.headers["location"] == f"{base}/missions/{answer['id']}"
+        else:
+            assert "location" not in response.headers
+        return multiple() if ref is None else ref
+
+    @rule(
+        target=mission_refs,
+        who=partners,
+        items=st.lists(
+            st.tuples(PUT_EXTERNAL_IDS, mission_bodies, company_refs),
+            min_size=1,
+            max_size=3,
+            unique_by=lambda item: item[0],
+        ),
+        base=bases,
+        key=IDEMPOTENCY_KEYS,
+    )
+    def batch_missions(
+        self, who: int, items: list[tuple[str, dict[str, Any], Ref]], base: str, key: str | None
+    ) -> Any:
+        self.count.steps += 1
+        if len(self.missions[who]) + len(items) > MAX_RECORDS:
+            return multiple()
+        bodies = [
+            body | {"company_id": company.id, "external_id": external_id}
+            for external_id, body, company in items
+        ]
+        response, answered = self.post(who, base, "/missions/batch", {"items": bodies}, key)
+        if answered:
+            return multiple()
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert [result["external_id"] for result in answer["results"]] == [i[0] for i in items]
+        refs = []
+        summary = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        for (_, _, company), body, result in zip(items, bodies, answer["results"], strict=True):
+            status = result["status"]
+            payload = result.get("error", result.get("mission"))
+            before = dict(self.missions[who])
+            ref = self.apply_put(who, company, body, status, payload)
+            if status >= 400:
+                assert set(result) == {"external_id", "status", "error"}
+                summary["failed"] += 1
+            elif status == 201:
+                summary["created"] += 1
+            else:
+                changed = before != self.missions[who]
+                summary["updated" if changed else "unchanged"] += 1
+            if ref is not None:
+                refs.append(ref)
+        assert answer["summary"] == summary
+        return multiple(*refs)
+
+    def apply_put(
+        self, who: int, company: Ref, body: dict[str, Any], status: int, payload: Any
+    ) -> Ref | None:
+        """One PUT's answer (or a batch item's) checked against the model, and applied to it."""
+        if company.owner != who:
+            assert (status, payload) == (400, COMPANY_NOT_USABLE)
+            return None
+        records = self.missions[who]
+        values = PUT_DEFAULTS | stored_fields(body)
+        holder = holder_of(records, values["external_id"])
+        if holder is None:
+            assert status == 201, payload
+            record: dict[str, Any] = payload
+            fresh = {key: record[key] for key in ("id", "created_at", "updated_at")}
+            assert record == MISSION_DEFAULTS | values | fresh
+            assert record["created_at"] == record["updated_at"]
+            records[record["id"]] = record
+            return Ref(who, record["id"])
+        assert status == 200, payload
+        before = records[holder]
+        record = payload
+        assert record == before | values | {"updated_at": record["updated_at"]}
+        if any(before[name] != value for name, value in values.items()):
+            assert record["updated_at"] > before["updated_at"]
+        else:
+            assert record["updated_at"] == before["updated_at"]
+        records[holder] = record
+        return None
+
+    @rule(mission=mission_refs, as_owner=as_owners, base=bases)
+    def delete_mission(self, mission: Ref, as_owner: bool, base: str) -> None:
+        self.count.steps += 1
+        who = mission.owner if as_owner else 1 - mission.owner
+        response = self.call("DELETE", base, who, f"/missions/{mission.id}")
+        records = self.missions[mission.owner]
+        if who != mission.owner or mission.id not in records:  # the owner's record stays
+            expect_error(response, 404, MISSION_NOT_UPDATABLE)
+            return
+        if records[mission.id]["status"] != "private":
+            expect_error(response, 409, ONLY_PRIVATE_DELETED)
+            return
+        assert response.status_code == 204, response.text
+        del records[mission.id]
 
     # Lists
 
@@ -466,7 +635,7 @@ class TwoPartners(RuleBasedStateMachine):
             for record in model[who].values()
             if all(record[name] == value for name, value in params.items())
         ]
-        if since is not None:
+        if since is not None and since.id in model[since.owner]:
             params["updated_since"] = model[since.owner][since.id]["updated_at"]
             expected = [r for r in expected if r["updated_at"] >= params["updated_since"]]
         params["limit"] = str(limit)
