@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -64,77 +65,17 @@ async def run_sync(
     if inline and engine.dialect.name == "sqlite":
         return work(*args)
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-    _WORKERS.submit(loop, done, contextvars.copy_context(), work, args)
-    timer = loop.call_later(timeout, _expire, done)
+    job = loop.run_in_executor(_THREADS, contextvars.copy_context().run, partial(work, *args))
     try:
-        return await done
-    finally:
-        timer.cancel()
+        return await asyncio.wait_for(job, timeout)
+    except TimeoutError:
+        # A job still queued is dropped; one already running goes on, its result unread.
+        raise ServiceUnavailable() from None
 
 
-def _expire(done: asyncio.Future[Any]) -> None:
-    if not done.done():  # the thread goes on; its result is dropped
-        done.set_exception(ServiceUnavailable())
-
-
-def _settle(done: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if done.done():  # timed out, or the request was cancelled
-        return
-    if error is None:
-        done.set_result(result)
-    else:
-        done.set_exception(error)
-
-
-class _Workers:
-    """The threads that run database work off the event loop: one queue, one future per job.
-
-    Lighter than `anyio.to_thread` under a cancel scope (bench/: about half the cost of a hop
-    under load); the wait stays bounded by the timer in `run_sync`. Daemon threads, so that a
-    thread stuck on a frozen database never holds up the process's exit.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)  # released by a thread each time it waits for a job
-        self._lock = threading.Lock()
-        self._threads = 0
-
-    def submit(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        done: asyncio.Future[Any],
-        context: contextvars.Context,
-        work: Callable[..., Any],
-        args: tuple[Any, ...],
-    ) -> None:
-        self._jobs.put((loop, done, context, work, args))
-        if self._idle.acquire(blocking=False):  # an idle thread takes it
-            return
-        with self._lock:  # else a new thread, up to the limit; past it the job waits its turn
-            if self._threads >= self._size:
-                return
-            self._threads += 1
-        threading.Thread(target=self._run, name="crosspath-db", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            loop, done, context, work, args = self._jobs.get()
-            if not done.cancelled():  # a hint only: a job that timed out in the queue is skipped
-                result, error = None, None
-                try:
-                    result = context.run(work, *args)
-                except BaseException as exc:  # handed to the request, raised there
-                    error = exc
-                with suppress(RuntimeError):  # the loop has closed
-                    loop.call_soon_threadsafe(_settle, done, result, error)
-                del result, error
-            self._idle.release()
-
-
-_WORKERS = _Workers(DB_THREADS)
+# The threads that run database work off the event loop: the standard library's pool, with a
+# plain future per job (bench/: a hop costs a fraction of anyio's under a cancel scope).
+_THREADS = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="crosspath-db")
 
 
 async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
