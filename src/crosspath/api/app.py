@@ -62,7 +62,8 @@ def build_litestar(
 ) -> Litestar:
     dependencies = {
         "caller": Provide(provide_caller, sync_to_thread=False),
-        "engine": Provide(provide_engine, sync_to_thread=False),
+        # One engine for the app's life: resolved once, then served from Litestar's cache.
+        "engine": Provide(provide_engine, use_cache=True, sync_to_thread=False),
         "portal": Provide(portal.provide_portal, sync_to_thread=False),
     }
     pages = portal.Portal(settings)

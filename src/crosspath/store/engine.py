@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import msgspec
 import sqlalchemy.exc
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
+# JSON columns are read with msgspec, as the responses are written: the stdlib's decoder was a
+# tenth of a list page's data access on SQLite (bench/datapath.py).
+_JSON_DECODER = msgspec.json.Decoder()
 SQLITE_BUSY_TIMEOUT = 30  # seconds a SQLite writer waits for another to finish
 CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
 STATEMENT_TIMEOUT_MS = 10_000  # the server stops a statement running longer
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may sit unused before it is checked
 
 
 def make_engine(
@@ -20,26 +26,52 @@ def make_engine(
     """An engine; on PostgreSQL the server stops a statement after `statement_timeout_ms`
     (0: never, for bulk loads)."""
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            database_url,
+            connect_args={"check_same_thread": False},
+            json_deserializer=_JSON_DECODER.decode,
+        )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    # No pre-ping: it would add a round trip to every request. A connection found dead fails
-    # its request with a 503, and SQLAlchemy then discards every pooled connection, so the
-    # pool heals by itself after an outage.
     connect_args: dict[str, Any] = {}
     if database_url.startswith("postgresql"):
         connect_args = {
             "connect_timeout": CONNECT_TIMEOUT,
             "options": f"-c statement_timeout={statement_timeout_ms}",
         }
-    return create_engine(
+    engine = create_engine(
         database_url,
+        json_deserializer=_JSON_DECODER.decode,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
         connect_args=connect_args,
     )
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Check a connection that sat unused for a while before a request gets it.
+
+    A busy pool's connections are never idle that long, so requests pay no extra round trip
+    (a pre-ping on every checkout would cost one per request); after an outage the pool's
+    old connections are found dead here and replaced, instead of failing a request each.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as exc:
+        raise DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

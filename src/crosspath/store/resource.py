@@ -49,6 +49,16 @@ class Resource(Generic[S]):
             names = self._column_names(name)
             self._readers.append((len(self._columns), len(names)))
             self._columns += [table.c[column] for column in names]
+        # How from_row rebuilds a record: runs of columns that are fields as they are
+        # (nested None), and the columns of each nested field.
+        self._segments: list[tuple[int, int, type[msgspec.Struct] | None]] = []
+        for name, (first, count) in zip(struct.__struct_fields__, self._readers, strict=True):
+            nested = self._nested.get(name)
+            last = self._segments[-1] if self._segments else None
+            if nested is None and last is not None and last[2] is None and last[1] == first:
+                self._segments[-1] = (last[0], first + count, None)
+            else:
+                self._segments.append((first, first + count, nested))
         partner, record = bindparam("_partner_id", type_=String), bindparam("_id", type_=String)
         self.select: Select[Any] = select(*self._columns)
         self._one = self.select.where(table.c.partner_id == partner, table.c.id == record)
@@ -108,15 +118,12 @@ class Resource(Generic[S]):
     # Rows
 
     def from_row(self, row: Sequence[Any]) -> S:
-        values = []
-        for name, (first, count) in zip(self.struct.__struct_fields__, self._readers, strict=True):
-            nested = self._nested.get(name)
+        values: list[Any] = []
+        for start, end, nested in self._segments:
             if nested is None:
-                values.append(row[first])
-            elif row[first] is None:
-                values.append(None)
+                values += row[start:end]
             else:
-                values.append(nested(*row[first : first + count]))
+                values.append(None if row[start] is None else nested(*row[start:end]))
         return self.struct(*values)
 
     def insert(self, conn: Connection, partner_id: str, values: Mapping[str, Any]) -> S:

@@ -57,6 +57,18 @@ class UTCDateTime(TypeDecorator[Any]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name == "sqlite":
+
+            def from_text(value: str | None) -> str | None:
+                # SQLite's `2026-11-28 12:30:00.123456`, rewritten here without a call
+                if value is None:
+                    return None
+                if len(value) == 26:
+                    return f"{value[:10]}T{value[11:]}Z"
+                return rfc3339(value)
+
+            return from_text
+
         def process(value: datetime | str | None) -> str | None:
             return None if value is None else rfc3339(value)
 
