@@ -65,7 +65,7 @@ SWAPS: dict[str, list[Any]] = {
     "company_id": ["{own company}", "{foreign company}", "%00", "cmp_%00"],
     "mission_id": ["{private mission}", "{live mission}", "{foreign mission}", "%00"],
     "cursor": ["{company cursor}", "{mission cursor}", "\x00"],
-    "external_id": ["a-1", "a-m1", "b-m1", "\x00", "a\x00b", "a/1?x=1&y=%25 z"],
+    "external_id": ["a-1", "a-m1", "b-m1", "\x00", "a\x00b", "a/1?x=1&y=100% z"],
     "company_external_id": ["a-1", "b-1", "\x00"],
     "sector": ["software", "healthcare"],
     "size": ["51-200", "10001+"],
@@ -81,7 +81,7 @@ SWAPS: dict[str, list[Any]] = {
 }
 # In the path, an external id is percent-encoded (`/`, `?`, `&`, `%` and spaces included).
 PATH_SWAPS: dict[str, list[Any]] = {
-    "external_id": ["a-1", "a-m1", "b-m1", "%00", "a%2F1%3Fx%3D1%26y%3D%2525%20z", "%20"],
+    "external_id": ["a-1", "a-m1", "b-m1", "%00", "a%2F1%3Fx%3D1%26y%3D100%25%20z", "%20"],
 }
 OWN_RECORDS = {
     "company_id": "{own company}",
