@@ -112,12 +112,11 @@ BATCH_ITEM_ERROR = {
 
 
 def batch_item(full: dict[str, Any]) -> dict[str, Any]:
-    """A batch item: the PUT body, with its `external_id` required."""
-    required = [
-        "external_id",
-        *[name for name in full.get("required", ()) if name != "external_id"],
-    ]
-    return full | {"required": required}
+    """A batch item: the PUT body, with its `external_id` required (and not null)."""
+    required = [name for name in full.get("required", ()) if name != "external_id"]
+    external_id = TEXT_FILTER | {"description": "Your own id for it: the item's key."}
+    properties = full["properties"] | {"external_id": external_id}
+    return full | {"properties": properties, "required": ["external_id", *required]}
 
 
 def batch_schema(item: str) -> dict[str, Any]:
