@@ -33,6 +33,7 @@ from schemathesis.generation.meta import TestPhase
 from schemathesis.hooks import HookContext
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -55,6 +56,7 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
 ]
 # Generated values are now and then swapped for one of these, by name wherever it appears (path,
 # query, body): placeholders for the records of the test's own database (see World), codes of
@@ -63,14 +65,29 @@ SWAPS: dict[str, list[Any]] = {
     "company_id": ["{own company}", "{foreign company}", "%00", "cmp_%00"],
     "mission_id": ["{private mission}", "{live mission}", "{foreign mission}", "%00"],
     "cursor": ["{company cursor}", "{mission cursor}", "\x00"],
-    "external_id": ["a-1", "a-m1", "b-m1", "\x00", "a\x00b"],
+    "external_id": ["a-1", "a-m1", "b-m1", "\x00", "a\x00b", "a/1?x=1&y=100% z"],
+    "company_external_id": ["a-1", "b-1", "\x00"],
     "sector": ["software", "healthcare"],
     "size": ["51-200", "10001+"],
     "location": ["fr-paris", "FR", "DE"],
     "position": ["software_engineering", "design"],
     "languages": [[], ["fr"], ["en", "fr"]],
+    "status": ["private", "live", "closed"],
+    # Request headers: keys reused across examples (so replays and 422s happen), a key with a
+    # character that is not printable ASCII (400); ETags that exist, that are stale, or `*`.
+    "Idempotency-Key": ["retry-1", "retry-2", "a\tb", "k" * 256],
+    "If-Match": ["*", "{private mission etag}", '"stale"', 'W/"weak"'],
+    "If-None-Match": ["*", "{private mission etag}", "{own company etag}", '"stale"'],
 }
-OWN_RECORDS = {"company_id": "{own company}", "mission_id": "{live mission}"}
+# In the path, an external id is percent-encoded (`/`, `?`, `&`, `%` and spaces included).
+PATH_SWAPS: dict[str, list[Any]] = {
+    "external_id": ["a-1", "a-m1", "b-m1", "%00", "a%2F1%3Fx%3D1%26y%3D100%25%20z", "%20"],
+}
+OWN_RECORDS = {
+    "company_id": "{own company}",
+    "mission_id": "{live mission}",
+    "external_id": "a-m1",
+}
 PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 BAD_AUTHORIZATIONS = st.one_of(
     st.none(),
@@ -111,12 +128,16 @@ def swap_values(context: HookContext, case: Case) -> st.SearchStrategy[Case]:
     @st.composite
     def swapped(draw: st.DrawFn) -> Case:
         every = draw(st.booleans())
-        for container in (case.path_parameters, case.query, case.body):
+        containers = [case.path_parameters, case.query, case.body, case.headers]
+        if isinstance(case.body, dict) and isinstance(case.body.get("items"), list):
+            containers += case.body["items"]  # a batch's items, as the PUT bodies are
+        for container in containers:
             if not isinstance(container, dict):
                 continue
-            for name in [name for name in container if name in SWAPS]:
+            swaps = SWAPS | PATH_SWAPS if container is case.path_parameters else SWAPS
+            for name in [name for name in container if name in swaps]:
                 if every or draw(st.booleans()):
-                    container[name] = draw(st.sampled_from(SWAPS[name]))
+                    container[name] = draw(st.sampled_from(swaps[name]))
         return case
 
     return swapped()
@@ -155,11 +176,19 @@ class World:
 
 @pytest.fixture
 def world(client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner) -> World:
+    def etag_of(client: TestClient[Any], path: str) -> str:
+        return client.get(path, headers=alice.headers).headers["ETag"]
+
     company = create_company(client, DOCUMENTED_BASE, alice, external_id="a-1")["id"]
     private = create_mission(client, DOCUMENTED_BASE, alice, company, external_id="a-m1")["id"]
     live = create_mission(client, DOCUMENTED_BASE, alice, company)["id"]
     set_status(engine, live, "live")
     bobs = create_mission(client, DOCUMENTED_BASE, bob, external_id="b-m1")
+    client.patch(
+        f"{DOCUMENTED_BASE}/companies/{bobs['company_id']}",
+        json={"external_id": "b-1"},
+        headers=bob.headers,
+    )
     carol = make_partner(engine, "Carol Disabled")
     with transaction(engine, write=True) as conn:
         revoked = accounts.issue_key(conn, SECRET, alice.id, "revoked")
@@ -174,6 +203,8 @@ def world(client: TestClient[Any], engine: Engine, alice: Partner, bob: Partner)
             "{foreign mission}": bobs["id"],
             "{company cursor}": encode_cursor(company),
             "{mission cursor}": encode_cursor(private),
+            "{private mission etag}": etag_of(client, f"{DOCUMENTED_BASE}/missions/{private}"),
+            "{own company etag}": etag_of(client, f"{DOCUMENTED_BASE}/companies/{company}"),
             "{revoked key}": f"Apikey {revoked.key}",
             "{disabled partner's key}": f"Bearer {carol.key}",
             "{key}": alice.key,
@@ -189,7 +220,12 @@ def send(
     """The generated request, sent under `base` through the app on this test's database."""
     request = case.as_transport_kwargs(base_url=str(client.base_url))
     url = str(request["url"]).replace(DOCUMENTED_BASE, base, 1)
-    headers = {k: v for k, v in request["headers"].items() if k.lower() != "authorization"}
+    headers: dict[str, str | bytes] = {
+        # A generated header value that is not ASCII goes as its UTF-8 bytes, as a client would.
+        k: v if v.isascii() else v.encode()
+        for k, v in request["headers"].items()
+        if k.lower() != "authorization"
+    }
     if authorization is not None:
         headers["Authorization"] = authorization
     content = request.get("data")

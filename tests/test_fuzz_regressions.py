@@ -216,3 +216,41 @@ def test_an_integral_float_is_an_integer(client: Client, base: str, alice: Partn
         )
         assert refused.status_code == 400, refused.text
         assert error_of(refused) == "openings must be an integer."
+
+
+def test_an_idempotency_key_that_is_not_printable_ascii_is_a_400_naming_the_header(
+    client: Client, base: str, alice: Partner
+) -> None:
+    """The fuzzer sends generated header values that are not ASCII as their UTF-8 bytes (a
+    non-ASCII `Idempotency-Key` first broke the test's own client): the service answers the
+    documented 400, and writes nothing."""
+    message = "Idempotency-Key must be 1 to 255 printable ASCII characters, sent once."
+    for key in ["clé".encode(), b"a\tb", b"k" * 256]:
+        response = client.post(
+            f"{base}/companies",
+            json={"name": "Clinica"},
+            headers={**alice.headers, "Idempotency-Key": key},  # type: ignore[dict-item]
+        )
+        assert response.status_code == 400, response.text
+        assert error_of(response) == message
+    assert client.get(f"{base}/companies", headers=alice.headers).json()["data"] == []
+
+
+def test_a_put_by_an_external_id_with_reserved_characters_answers_as_documented(
+    client: Client, base: str, alice: Partner
+) -> None:
+    """The fuzzer's percent-encoded external id (`/`, `?`, `&`, `%`, a space) is one id: a 201
+    with `Location` and `ETag` under the base path used, then a 200 with the same record. (No
+    `%` followed by two hex digits here: Litestar's TestClient decodes the path twice, which an
+    ASGI server does not.)"""
+    external_id = "a/1?x=1&y=100% z"
+    path = f"{base}/companies/by-external-id/a%2F1%3Fx%3D1%26y%3D100%25%20z"
+    created = client.put(path, json={"name": "Clinica"}, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["external_id"] == external_id
+    assert created.headers["Location"] == f"{base}/companies/{created.json()['id']}"
+    assert created.headers["ETag"]
+    again = client.put(path, json={"name": "Clinica"}, headers=alice.headers)
+    assert again.status_code == 200, again.text
+    assert again.json() == created.json()
+    assert again.headers["ETag"] == created.headers["ETag"]

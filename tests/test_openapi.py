@@ -8,6 +8,7 @@ import enum
 import importlib
 import inspect
 import json
+import pkgutil
 import subprocess
 import sys
 import typing
@@ -128,6 +129,15 @@ def test_the_generated_client_has_the_write_and_page_models(generated: ModuleTyp
         "MissionPatch",
         "MissionPage",
         "Salary",
+        "CompanyPut",
+        "CompanyBatch",
+        "CompanyBatchResult",
+        "MissionPut",
+        "MissionBatch",
+        "MissionBatchItem",
+        "MissionBatchResult",
+        "BatchSummary",
+        "BatchItemError",
         "ReferenceItem",
         "ReferenceSet",
         "References",
@@ -181,7 +191,9 @@ def test_mission_create_does_not_offer_status(client: TestClient[Any]) -> None:
     }
     create = document["components"]["schemas"]["MissionCreate"]
     assert "status" not in create["properties"]
-    assert set(create["required"]) == {"company_id", "title", "description", "position", "location"}
+    assert set(create["required"]) == {"title", "description", "position", "location"}
+    assert {"company_id", "company_external_id"} <= set(create["properties"])
+    assert create["not"] == {"required": ["company_id", "company_external_id"]}
     assert document["components"]["schemas"]["MissionPatch"].get("required") is None
 
 
@@ -217,6 +229,10 @@ def test_response_headers_are_described_and_sent(client: TestClient[Any], alice:
         "RateLimit-Reset",
         "Location",
         "Retry-After",
+        "ETag",
+        "Idempotent-Replayed",
+        "Cache-Control",
+        "Content-Encoding",
     }
     for path, item in document["paths"].items():
         partner = path.startswith("/partners/")
@@ -232,6 +248,8 @@ def test_response_headers_are_described_and_sent(client: TestClient[Any], alice:
                 assert (rate <= set(headers)) is partner, (method, path, code)
                 assert ("Location" in headers) is (code == "201"), (method, path, code)
                 assert ("Retry-After" in headers) is (code in ("429", "503")), (method, path, code)
+                replayable = method == "post" and code.startswith("2")
+                assert ("Idempotent-Replayed" in headers) is replayable, (method, path, code)
     created = client.post("/partners/v1/companies", json={"name": "X"}, headers=alice.headers)
     assert created.status_code == 201, created.text
     for name in ("X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
@@ -250,3 +268,95 @@ def test_the_alias_base_path_is_described_and_serves_the_same_operations(
     read = client.get(f"/partners/v1/companies/{company['id']}", headers=alice.headers)
     assert read.status_code == 200, read.text
     assert read.json() == company
+
+
+def test_the_generated_client_has_the_sync_models_and_operations(
+    generated: ModuleType, client: TestClient[Any], alice: Partner
+) -> None:
+    models = _models(generated)
+    item = _hints(models.MissionBatchItem)
+    assert item["external_id"] is str  # required on a batch item
+    assert {"company_id", "company_external_id", "status"} <= set(item)
+    assert _hints(models.MissionBatch)["items"] == list[models.MissionBatchItem]
+    assert _hints(models.MissionPut)["status"] is not models.MissionStatus  # optional
+    assert "company_external_id" in _hints(models.MissionCreate)
+    assert "company_external_id" in _hints(models.MissionPatch)
+    result = _hints(models.MissionBatchResult)
+    assert result["summary"] is models.BatchSummary
+    assert _union(typing.get_args(result["results"])[0]) == {
+        models.MissionWritten,
+        models.BatchItemError,
+    }
+    assert _hints(models.MissionWritten)["mission"] is models.Mission
+    assert _hints(models.CompanyWritten)["company"] is models.Company
+    missions = importlib.import_module(f"{PACKAGE}.api.missions")
+    names = {info.name for info in pkgutil.iter_modules(missions.__path__)}
+    put = next(name for name in names if name.endswith("by_external_id_external_id_put_mission"))
+    assert any(name.endswith("_delete_mission") for name in names)
+    assert any(name.endswith("missions_batch_post_missions_batch") for name in names)
+    signature = inspect.signature(importlib.import_module(f"{missions.__name__}.{put}").sync)
+    assert {"external_id", "body", "if_match"} <= set(signature.parameters)
+
+    company = create_company(client, "/partners/v1", alice, external_id="c-1")
+    body = {
+        "items": [
+            {
+                "external_id": "m-1",
+                "company_external_id": "c-1",
+                "title": "T",
+                "description": "D",
+                "position": "design",
+                "location": "FR",
+            },
+            {"external_id": "m-2", "title": "T"},
+        ]
+    }
+    answer = client.post("/partners/v1/missions/batch", json=body, headers=alice.headers)
+    assert answer.status_code == 200, answer.text
+    parsed = models.MissionBatchResult.from_dict(answer.json())
+    written, refused = parsed.results
+    assert isinstance(written, models.MissionWritten)
+    assert written.mission.company_id == company["id"]
+    assert isinstance(refused, models.BatchItemError)
+    assert (refused.status, parsed.summary.created, parsed.summary.failed) == (400, 1, 1)
+
+
+def test_conditional_and_idempotent_requests_are_described(client: TestClient[Any]) -> None:
+    document = client.get("/openapi.json").json()
+    base = "/partners/v1"
+    for path, item in document["paths"].items():
+        if not path.startswith(f"{base}/"):
+            continue
+        for method, operation in item.items():
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            responses = operation["responses"]
+            assert ("Idempotency-Key" in headers) is (method == "post"), (method, path)
+            assert {"400", "409", "422"} <= set(responses) or method != "post", (method, path)
+            conditional = method in ("patch", "put", "delete")
+            assert ("If-Match" in headers) is conditional, (method, path)
+            assert ("412" in responses) is conditional, (method, path)
+            listed = path in (f"{base}/companies", f"{base}/missions")
+            one = method == "get" and not listed
+            assert ("If-None-Match" in headers) is one, (method, path)
+            assert ("304" in responses) is one, (method, path)
+            tagged = one or method in ("patch", "put") or (method == "post" and "batch" not in path)
+            for code, response in responses.items():
+                if (code.startswith("2") and code != "204") or code == "304":
+                    assert ("ETag" in response["headers"]) is tagged, (method, path, code)
+    put = document["paths"][f"{base}/missions/by-external-id/{{external_id}}"]["put"]
+    assert {"200", "201", "403", "412"} <= set(put["responses"])
+    assert "404" not in put["responses"]
+    assert "Location" in put["responses"]["201"]["headers"]
+    assert put["parameters"][0]["in"] == "path"
+    remove = document["paths"][f"{base}/missions/{{mission_id}}"]["delete"]["responses"]
+    assert {"204", "404", "409", "412"} <= set(remove)
+    assert remove["409"]["description"].startswith("Only a private mission can be deleted")
+    for path in (f"{base}/references", f"{base}/references/{{kind}}"):
+        headers = document["paths"][path]["get"]["responses"]["200"]["headers"]
+        assert {"ETag", "Cache-Control", "Content-Encoding"} <= set(headers)
+    batch = document["components"]["schemas"]["CompanyBatch"]["properties"]["items"]
+    assert (batch["minItems"], batch["maxItems"]) == (1, 100)
+    assert "external_id" in document["components"]["schemas"]["CompanyBatchItem"]["required"]
+    assert "required" not in document["components"]["schemas"]["CompanyPut"] or (
+        "external_id" not in document["components"]["schemas"]["CompanyPut"]["required"]
+    )

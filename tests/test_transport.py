@@ -795,7 +795,16 @@ def test_the_openapi_document_is_3_1_and_lists_the_partner_paths(
         ("patch", "/partners/v1/missions/{mission_id}"),
         ("get", "/partners/v1/references"),
         ("get", "/partners/v1/references/{kind}"),
+        ("delete", "/partners/v1/missions/{mission_id}"),
     } <= operations
+    paths = document["paths"]
+    for method, path in [
+        ("put", "/partners/v1/companies/by-external-id/{external_id}"),
+        ("put", "/partners/v1/missions/by-external-id/{external_id}"),
+        ("post", "/partners/v1/companies/batch"),
+        ("post", "/partners/v1/missions/batch"),
+    ]:
+        assert method in paths[path], (method, path)
 
 
 MISSION_REQUIRED = {"company_id", "title", "description", "position", "location"}
@@ -814,9 +823,23 @@ MISSION_REQUIRED = {"company_id", "title", "description", "position", "location"
         (
             "post",
             "/partners/v1/missions",
-            MISSION_REQUIRED | {"salary", "languages"},
-            MISSION_REQUIRED,
+            MISSION_REQUIRED | {"salary", "languages", "company_external_id"},
+            MISSION_REQUIRED - {"company_id"},  # or company_external_id: exactly one
         ),
+        (
+            "put",
+            "/partners/v1/missions/by-external-id/{external_id}",
+            MISSION_REQUIRED | {"status", "external_id", "company_external_id"},
+            MISSION_REQUIRED - {"company_id"},
+        ),
+        (
+            "put",
+            "/partners/v1/companies/by-external-id/{external_id}",
+            {"name", "external_id", "website"},
+            {"name"},
+        ),
+        ("post", "/partners/v1/missions/batch", {"items"}, {"items"}),
+        ("post", "/partners/v1/companies/batch", {"items"}, {"items"}),
         ("patch", "/partners/v1/missions/{mission_id}", {"title", "status", "languages"}, set()),
     ],
 )

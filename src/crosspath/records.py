@@ -150,3 +150,21 @@ def struct_schema(struct: type[msgspec.Struct], names: Mapping[Any, str]) -> dic
         "required": list(struct.__struct_fields__),
         "additionalProperties": False,
     }
+
+
+def one_of_required(schema: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """An object schema in which exactly one of `names` must be sent. JSON Schema's `oneOf`
+    would say it, but client generators then lose the model: the rule is `not` both, and a
+    description, and each of them optional."""
+    required = [name for name in schema.get("required", []) if name not in names]
+    result = {key: value for key, value in schema.items() if key != "required"}
+    if required:
+        result["required"] = required
+    listed = " or ".join(f"`{name}`" for name in names)
+    result["description"] = f"Send exactly one of {listed}."
+    return not_both(result, names)
+
+
+def not_both(schema: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """An object schema in which at most one of `names` is sent."""
+    return schema | {"not": {"required": list(names)}}

@@ -26,8 +26,10 @@ _ERRORS = {
     "403": "You can't update the status of a JD that is not Live.",
     "404": "The record does not exist or is not yours.",
     "409": "external_id is already used by another of your records.",
+    "412": "The record has changed since the version named by If-Match; nothing was changed.",
     "413": "The request body is larger than 1 MiB.",
     "415": "Content-Type must be application/json.",
+    "422": "This Idempotency-Key was already used for a different request (another path or body).",
     "429": "Too many requests for this API key; see Retry-After.",
     "503": "The database is unreachable for a moment; retry after Retry-After seconds.",
 }
@@ -49,6 +51,12 @@ class Section:
     lists: Mapping[str, Mapping[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
     path_parameters: Mapping[str, str] = field(default_factory=dict)
     forbidden: Sequence[tuple[str, str]] = ()
+    # The operations that answer something other than one record (no ETag): batches.
+    untagged: Sequence[tuple[str, str]] = ()
+    # GETs whose answer a client may cache (Cache-Control, gzip).
+    cacheable: Sequence[str] = ()
+    # Why a write may answer 409, by operation, when it is not a taken external_id.
+    conflicts: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -72,8 +80,100 @@ def page_schema(struct: type[msgspec.Struct], item: str) -> dict[str, Any]:
     }
 
 
+MAX_BATCH = 100
+BATCH_SUMMARY = {
+    "type": "object",
+    "title": "BatchSummary",
+    "description": "How many items were created, replaced, already as sent, and refused.",
+    "properties": {
+        name: {"type": "integer", "minimum": 0}
+        for name in ("created", "updated", "unchanged", "failed")
+    },
+    "required": ["created", "updated", "unchanged", "failed"],
+    "additionalProperties": False,
+}
+BATCH_ITEM_ERROR = {
+    "type": "object",
+    "title": "BatchItemError",
+    "description": "An item refused as the same PUT would be; it changed nothing.",
+    "properties": {
+        "external_id": {"type": "string", "minLength": 1},
+        "status": {
+            "type": "integer",
+            "minimum": 400,
+            "maximum": 499,
+            "description": "The status the same PUT would answer: 400, 403 or 409.",
+        },
+        "error": {"type": "string", "description": "The message the PUT would answer."},
+    },
+    "required": ["external_id", "status", "error"],
+    "additionalProperties": False,
+}
+
+
+def batch_item(full: dict[str, Any]) -> dict[str, Any]:
+    """A batch item: the PUT body, with its `external_id` required (and not null)."""
+    required = [name for name in full.get("required", ()) if name != "external_id"]
+    external_id = TEXT_FILTER | {"description": "Your own id for it: the item's key."}
+    properties = full["properties"] | {"external_id": external_id}
+    return full | {"properties": properties, "required": ["external_id", *required]}
+
+
+def batch_schema(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"1 to {MAX_BATCH} items, each with its own distinct `external_id`.",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": ref(item),
+                "minItems": 1,
+                "maxItems": MAX_BATCH,
+            }
+        },
+        "required": ["items"],
+        "additionalProperties": False,
+    }
+
+
+def written_schema(noun: str, record: str) -> dict[str, Any]:
+    """A batch item applied: 201 created, 200 replaced or already as sent, with the record."""
+    return {
+        "type": "object",
+        "properties": {
+            "external_id": {"type": "string", "minLength": 1},
+            "status": {
+                "type": "integer",
+                "minimum": 200,
+                "maximum": 201,
+                "description": "201 created; 200 replaced, or already as sent.",
+            },
+            noun: ref(record),
+        },
+        "required": ["external_id", "status", noun],
+        "additionalProperties": False,
+    }
+
+
+def batch_result_schema(written: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "One result per item, in the order of the items.",
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": {"oneOf": [ref(written), ref("BatchItemError")]},
+            },
+            "summary": ref("BatchSummary"),
+        },
+        "required": ["results", "summary"],
+        "additionalProperties": False,
+    }
+
+
 _LINE = Line(100).schema()["pattern"]
 TEXT_FILTER = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _LINE}
+EXTERNAL_ID_PATH = TEXT_FILTER
 # The query parameters of every list; a section adds its own filters.
 LIST_QUERY: dict[str, tuple[dict[str, Any], str]] = {
     "limit": ({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size."),
@@ -114,7 +214,52 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "Whole seconds to wait before retrying.",
         "schema": {"type": "integer", "minimum": 0},
     },
+    "ETag": {
+        "description": "The version of this answer: a strong digest of its bytes, changed whenever "
+        "the record is. Send it back as `If-None-Match` on a GET (304 while unchanged) or as "
+        "`If-Match` on a PATCH, PUT or DELETE (412 if it changed since).",
+        "required": True,
+        "schema": {"type": "string", "examples": ['"q5XoVb2X6m1n6LzYv1bQ"']},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer of an earlier request with the same "
+        "Idempotency-Key: nothing was written this time.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Cache-Control": {
+        "description": "How long you may reuse this answer without asking again.",
+        "required": True,
+        "schema": {"type": "string", "examples": ["private, max-age=300"]},
+    },
+    "Content-Encoding": {
+        "description": "`gzip` when you sent `Accept-Encoding: gzip`.",
+        "schema": {"type": "string", "enum": ["gzip"]},
+    },
 }
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique value of yours (a UUID): a retry with the same key, path and body "
+    "gets the first answer again and writes nothing. Kept at least 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The record's ETag as you last read it (or `*`): the write happens only if "
+    "the record has not changed since, else 412 and nothing changes.",
+    "schema": {"type": "string", "minLength": 1},
+}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of the copy you have: 304 with no body while it is current.",
+    "schema": {"type": "string", "minLength": 1},
+}
+NOT_MODIFIED = "Not modified: the copy named by If-None-Match is current."
 _RATE_LIMIT = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 DESCRIPTION = f"""\
 Create the companies you recruit for, open recruitment missions (job descriptions) for them,
@@ -140,6 +285,8 @@ def complete(doc: dict[str, Any], sections: Sequence[Section]) -> dict[str, Any]
     for part in sections:
         schemas |= part.schemas(section.named)
     schemas["Error"] = ERROR_SCHEMA
+    schemas["BatchSummary"] = BATCH_SUMMARY
+    schemas["BatchItemError"] = BATCH_ITEM_ERROR
     components["headers"] = HEADERS
     components["securitySchemes"] = {
         "Apikey": {
@@ -176,12 +323,13 @@ def _describe_headers(operation: dict[str, Any], partner: bool) -> None:
             names.append("Location")
         if code in ("429", "503"):
             names.append("Retry-After")
+        names += response.pop("x-headers", [])
         response["headers"] = {name: _header(name) for name in names}
 
 
-def _error_response(code: str) -> dict[str, Any]:
+def _error_response(code: str, description: str | None = None) -> dict[str, Any]:
     return {
-        "description": _ERRORS[code],
+        "description": description or _ERRORS[code],
         "content": {"application/json": {"schema": ref("Error")}},
     }
 
@@ -194,6 +342,9 @@ def _merged(sections: Sequence[Section]) -> Section:
         lists={k: v for part in sections for k, v in part.lists.items()},
         path_parameters={k: v for part in sections for k, v in part.path_parameters.items()},
         forbidden=[pair for part in sections for pair in part.forbidden],
+        untagged=[pair for part in sections for pair in part.untagged],
+        cacheable=[path for part in sections for path in part.cacheable],
+        conflicts={k: v for part in sections for k, v in part.conflicts.items()},
     )
 
 
@@ -202,6 +353,7 @@ def _describe_partner_operation(
 ) -> None:
     operation["security"] = [{"Apikey": []}]
     codes = ["401", "429", "503"]
+    described: dict[str, str] = {}
     body = section.bodies.get((method, path))
     if body is not None:
         types = ["application/json"]
@@ -212,27 +364,70 @@ def _describe_partner_operation(
             "content": {media_type: {"schema": ref(body)} for media_type in types},
         }
         codes += ["400", "409", "413", "415"]
-    if "{" in path:
+    if "{" in path and method != "put":  # a PUT by external id creates what is missing
         codes.append("404")
-    for parameter in operation.get("parameters", []):
+    parameters = operation.setdefault("parameters", [])
+    for parameter in parameters:
         if (named := section.path_parameters.get(parameter["name"])) is not None:
             parameter["schema"] = ref(named)
+        elif parameter["name"] == "external_id":
+            parameter["schema"] = EXTERNAL_ID_PATH
+            parameter["description"] = "Your id of the record, percent-encoded (`/` too)."
     if method == "get" and path in section.lists:
         query = LIST_QUERY | dict(section.lists[path])
-        operation["parameters"] = [
+        operation["parameters"] = parameters = [
             {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
             for name, (schema, text) in query.items()
         ]
         codes.append("400")
     if (method, path) in section.forbidden:
         codes.append("403")
+    responses = operation["responses"]
     if (named := section.responses.get((method, path))) is not None:
-        operation["responses"]["200"]["content"]["application/json"]["schema"] = ref(named)
+        responses["200"]["content"]["application/json"]["schema"] = ref(named)
+    listed = method == "get" and path in section.lists
+    tagged = (method, path) not in section.untagged and not listed
+    if method == "post":
+        parameters.append(IDEMPOTENCY_KEY)
+        codes += ["400", "409", "422"]
+        described["400"] = (
+            _ERRORS["400"] + " Or Idempotency-Key is not 1 to 255 printable ASCII characters."
+        )
+        running = "a request with this Idempotency-Key is still running: retry in a moment."
+        described["409"] = (
+            f"{_ERRORS['409']} Or {running}" if tagged else running[0].upper() + running[1:]
+        )
+    if method in ("patch", "put", "delete"):
+        parameters.append(IF_MATCH)
+        codes.append("412")
+    if method == "put":
+        record = responses.pop("200")
+        responses["200"] = record | {"description": "Replaced (or already as sent)."}
+        responses["201"] = record | {"description": "Created: you had no record with this id."}
+        codes += ["400", "413", "415"]
+    if method == "get" and not listed:
+        parameters.append(IF_NONE_MATCH)
+        cached = ["ETag", "Cache-Control"] if path in section.cacheable else ["ETag"]
+        responses["304"] = {"description": NOT_MODIFIED, "x-headers": cached}
+    if (conflict := section.conflicts.get((method, path))) is not None:
+        codes.append("409")
+        described["409"] = conflict
+    for code, response in responses.items():
+        if not "200" <= code < "300" or code == "204":
+            continue
+        names = ["ETag"] if tagged else []
+        if method == "post":
+            names.append("Idempotent-Replayed")
+        if path in section.cacheable:
+            names += ["Cache-Control", "Content-Encoding"]
+        response["x-headers"] = names
+    if not parameters:
+        operation.pop("parameters")
     # Every error is {"error": ...}: Litestar's own error entries (its 400 for any operation
     # with parameters, with a body it never sends here) give way to the ones that can happen.
-    responses = {code: value for code, value in operation["responses"].items() if code < "400"}
-    responses |= {code: _error_response(code) for code in sorted(set(codes))}
-    operation["responses"] = responses
+    kept = {code: value for code, value in responses.items() if code < "400"}
+    kept |= {code: _error_response(code, described.get(code)) for code in sorted(set(codes))}
+    operation["responses"] = dict(sorted(kept.items()))
 
 
 class DocumentPlugin(OpenAPIRenderPlugin):

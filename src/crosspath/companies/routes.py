@@ -12,7 +12,14 @@ from litestar.params import FromPath, RawBody
 from crosspath import keyed
 from crosspath.api import answers, idempotency
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query, path_tail
-from crosspath.api.openapi import Section, page_schema
+from crosspath.api.openapi import (
+    Section,
+    batch_item,
+    batch_result_schema,
+    batch_schema,
+    page_schema,
+    written_schema,
+)
 from crosspath.companies import service
 from crosspath.companies.schema import COMPANIES, FILTERS, Company, CompanyPage
 from crosspath.records import spec_schema, struct_schema
@@ -135,19 +142,33 @@ ROUTES = [
 
 
 def _schemas(names: Mapping[Any, str]) -> dict[str, Any]:
+    full = spec_schema(COMPANIES.specs, required=True, names=names)
     return {
         "Company": struct_schema(Company, names),
-        "CompanyCreate": spec_schema(COMPANIES.specs, required=True, names=names),
+        "CompanyCreate": full,
         "CompanyPatch": spec_schema(COMPANIES.specs, required=False, names=names),
         "CompanyPage": page_schema(CompanyPage, "Company"),
+        "CompanyPut": full | {"description": PUT_BODY},
+        "CompanyBatchItem": batch_item(full),
+        "CompanyBatch": batch_schema("CompanyBatchItem"),
+        "CompanyWritten": written_schema("company", "Company"),
+        "CompanyBatchResult": batch_result_schema("CompanyWritten"),
     }
 
 
+PUT_BODY = (
+    "The whole company: what is left out is reset to its default; an `external_id`, if sent, "
+    "must be the path's."
+)
 DOCUMENT = Section(
     schemas=_schemas,
     bodies={
         ("post", "/companies"): "CompanyCreate",
         ("patch", "/companies/{company_id}"): "CompanyPatch",
+        ("put", "/companies/by-external-id/{external_id}"): "CompanyPut",
+        ("post", "/companies/batch"): "CompanyBatch",
     },
+    responses={("post", "/companies/batch"): "CompanyBatchResult"},
     lists={"/companies": {}},
+    untagged=[("post", "/companies/batch")],
 )

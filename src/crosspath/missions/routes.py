@@ -12,11 +12,20 @@ from litestar.params import FromPath, RawBody
 from crosspath import keyed
 from crosspath.api import answers, idempotency
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query, path_tail
-from crosspath.api.openapi import TEXT_FILTER, Section, page_schema, ref
-from crosspath.fields import Choice
+from crosspath.api.openapi import (
+    TEXT_FILTER,
+    Section,
+    batch_item,
+    batch_result_schema,
+    batch_schema,
+    page_schema,
+    ref,
+    written_schema,
+)
+from crosspath.fields import Choice, Line, Spec
 from crosspath.missions import service
 from crosspath.missions.schema import FILTERS, MISSIONS, Mission, MissionPage, Salary
-from crosspath.records import declared, spec_schema, struct_schema
+from crosspath.records import declared, not_both, one_of_required, spec_schema, struct_schema
 from crosspath.store.idempotency import Outcome
 from crosspath.store.transaction import read, write
 
@@ -158,30 +167,62 @@ ENUMS: dict[str, Choice] = {
 }
 
 
+COMPANY_EXTERNAL_ID = Spec(
+    Line(100),
+    description="Instead of `company_id`: your own `external_id` of one of your companies.",
+    example="c-42",
+)
+COMPANY_KEYS = ("company_id", "company_external_id")
+
+
 def _schemas(names: Mapping[Any, str]) -> dict[str, Any]:
     creatable = {name: spec for name, spec in MISSIONS.specs.items() if name != "status"}
+    full = MISSIONS.specs | {"company_external_id": COMPANY_EXTERNAL_ID}
+    put = one_of_required(spec_schema(full, required=True, names=names), COMPANY_KEYS)
+    put["properties"]["status"].pop("default", None)  # left out, a replaced mission's is kept
+    creatable |= {"company_external_id": COMPANY_EXTERNAL_ID}
     return {
         "Mission": struct_schema(Mission, names),
-        "MissionCreate": spec_schema(creatable, required=True, names=names),
-        "MissionPatch": spec_schema(MISSIONS.specs, required=False, names=names),
+        "MissionCreate": one_of_required(
+            spec_schema(creatable, required=True, names=names), COMPANY_KEYS
+        ),
+        "MissionPatch": not_both(spec_schema(full, required=False, names=names), COMPANY_KEYS),
         "MissionPage": page_schema(MissionPage, "Mission"),
+        "MissionPut": put | {"description": f"{PUT_BODY} {put['description']}"},
+        "MissionBatchItem": batch_item(put),
+        "MissionBatch": batch_schema("MissionBatchItem"),
+        "MissionWritten": written_schema("mission", "Mission"),
+        "MissionBatchResult": batch_result_schema("MissionWritten"),
         "Salary": struct_schema(Salary, names),
         **{name: check.schema() | {"title": name} for name, check in ENUMS.items()},
     }
 
 
+PUT_BODY = (
+    "The whole mission: what is left out is reset to its default (`status` left out is kept); "
+    "an `external_id`, if sent, must be the path's. `status` may be `private` on a create, and "
+    "follows the PATCH rule on a replacement."
+)
 DOCUMENT = Section(
     named={check: name for name, check in ENUMS.items()} | {Salary: "Salary"},
     schemas=_schemas,
     bodies={
         ("post", "/missions"): "MissionCreate",
         ("patch", "/missions/{mission_id}"): "MissionPatch",
+        ("put", "/missions/by-external-id/{external_id}"): "MissionPut",
+        ("post", "/missions/batch"): "MissionBatch",
     },
+    responses={("post", "/missions/batch"): "MissionBatchResult"},
     lists={
         "/missions": {
             "company_id": (TEXT_FILTER, "Only this company's missions."),
             "status": (ref("MissionStatus"), "Only missions in this status."),
         }
     },
-    forbidden=[("patch", "/missions/{mission_id}")],
+    forbidden=[
+        ("patch", "/missions/{mission_id}"),
+        ("put", "/missions/by-external-id/{external_id}"),
+    ],
+    untagged=[("post", "/missions/batch")],
+    conflicts={("delete", "/missions/{mission_id}"): service.ONLY_PRIVATE_DELETED},
 )

@@ -80,4 +80,5 @@ DOCUMENT = Section(
     schemas=_schemas,
     responses={("get", "/references"): "References", ("get", "/references/{kind}"): "ReferenceSet"},
     path_parameters={"kind": "ReferenceKind"},
+    cacheable=["/references", "/references/{kind}"],
 )
