@@ -12,9 +12,9 @@ from litestar.params import FromPath, RawBody
 from crosspath import keyed
 from crosspath.api import answers, idempotency
 from crosspath.api.deps import CallerDep, EngineDep, json_object, list_query, path_tail
-from crosspath.api.openapi import (
+from crosspath.api.openapi import Section
+from crosspath.api.schemas import (
     TEXT_FILTER,
-    Section,
     batch_item,
     batch_result_schema,
     batch_schema,

@@ -11,7 +11,8 @@ from litestar.params import FromPath
 
 from crosspath.api import answers
 from crosspath.api.deps import EngineDep, no_query
-from crosspath.api.openapi import Section, ref
+from crosspath.api.openapi import Section
+from crosspath.api.schemas import ref
 from crosspath.errors import NotFound
 from crosspath.fields import Choice
 from crosspath.references import service
