@@ -15,7 +15,8 @@ import msgspec
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crosspath.errors import AppError, BadRequest, FieldErrors
+from crosspath import etags
+from crosspath.errors import AppError, BadRequest, Conflict, FieldErrors
 from crosspath.fields import Invalid, Line, Problems
 from crosspath.store.resource import Resource
 
@@ -33,6 +34,31 @@ class Written(Generic[R]):
     @property
     def status_code(self) -> int:
         return 201 if self.state == "created" else 200
+
+
+def put(
+    conn: Connection,
+    resource: Resource[Any],
+    partner_id: str,
+    external_id: str,
+    if_match: str | None,
+    replacement: Callable[[Any | None], dict[str, Any]],
+) -> Written[Any]:
+    """Make the partner's record with this external id look like `replacement(current)` (the
+    values to write once every rule is checked against the current record, None when absent)."""
+    current = resource.find_by_external_id(conn, partner_id, external_id)
+    etags.require(if_match, current)
+    values = replacement(current)
+    if current is None:
+        try:
+            return Written(resource.insert(conn, partner_id, values), "created")
+        except Conflict:  # created meanwhile by a concurrent PUT: replace that one
+            current = resource.find_by_external_id(conn, partner_id, external_id)
+            if current is None:
+                raise
+            values = replacement(current)
+    updated = resource.update(conn, partner_id, current, values)
+    return Written(updated, "unchanged" if updated is current else "updated")
 
 
 def path_external_id(raw: str) -> str:

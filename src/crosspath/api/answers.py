@@ -14,6 +14,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 
 from crosspath import etags
+from crosspath.keyed import Written
 
 
 def record(
@@ -85,3 +86,10 @@ def _gzipped(tag: str, body: bytes) -> bytes:
         while len(_GZIPPED) > 8:
             _GZIPPED.popitem(last=False)
     return _GZIPPED[tag]
+
+
+def put(request: Request[Any, Any, Any], written: Written[Any], collection: str) -> Response[Any]:
+    """A PUT's answer: 201 with the new record's `Location`, or 200."""
+    created = written.state == "created"
+    location = location_of(request, collection, written.record.id) if created else None
+    return record(request, written.record, status_code=written.status_code, location=location)

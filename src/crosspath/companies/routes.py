@@ -123,12 +123,7 @@ async def put_company(
     parsed = service.parse_put(json_object(request, body), key)
     if_match = request.headers.get("if-match")
     written = await write(engine, service.put_company, caller.partner_id, key, parsed, if_match)
-    company = written.record
-    location = answers.location_of(request, COLLECTION, company.id)
-    created = written.state == "created"
-    return answers.record(
-        request, company, status_code=written.status_code, location=location if created else None
-    )
+    return answers.put(request, written, COLLECTION)
 
 
 ROUTES = [

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 
 from crosspath import etags, keyed
 from crosspath.companies.schema import COMPANIES, Company, CompanyPage
-from crosspath.errors import COMPANY_NOT_FOUND, Conflict
+from crosspath.errors import COMPANY_NOT_FOUND
 from crosspath.fields import Problems
 from crosspath.keyed import Written
 from crosspath.paging import ListQuery
@@ -63,18 +63,11 @@ def put_company(
     if_match: str | None = None,
 ) -> Written[Company]:
     """Make the partner's company with this external id look like `parsed`."""
-    current = COMPANIES.find_by_external_id(conn, partner_id, external_id)
-    etags.require(if_match, current)
-    values = _replacement(conn, parsed, current)
-    if current is None:
-        try:
-            return Written(COMPANIES.insert(conn, partner_id, values), "created")
-        except Conflict:  # created meanwhile by a concurrent PUT: replace that one
-            current = COMPANIES.find_by_external_id(conn, partner_id, external_id)
-            if current is None:
-                raise
-    updated = COMPANIES.update(conn, partner_id, current, values)
-    return Written(updated, "unchanged" if updated is current else "updated")
+
+    def replacement(current: Company | None) -> dict[str, Any]:
+        return _replacement(conn, parsed, current)
+
+    return keyed.put(conn, COMPANIES, partner_id, external_id, if_match, replacement)
 
 
 def _replacement(

@@ -127,12 +127,7 @@ async def put_mission(
     parsed = service.parse_put(json_object(request, body), key)
     if_match = request.headers.get("if-match")
     written = await write(engine, service.put_mission, caller.partner_id, key, parsed, if_match)
-    mission = written.record
-    location = answers.location_of(request, COLLECTION, mission.id)
-    created = written.state == "created"
-    return answers.record(
-        request, mission, status_code=written.status_code, location=location if created else None
-    )
+    return answers.put(request, written, COLLECTION)
 
 
 @delete(

@@ -212,19 +212,11 @@ def put_mission(
     if_match: str | None = None,
 ) -> Written[Mission]:
     """Make the partner's mission with this external id look like `parsed`."""
-    current = MISSIONS.find_by_external_id(conn, partner_id, external_id)
-    etags.require(if_match, current)
-    values = _replacement(conn, partner_id, parsed, current)
-    if current is None:
-        try:
-            return Written(MISSIONS.insert(conn, partner_id, values), "created")
-        except Conflict:  # created meanwhile by a concurrent PUT: replace that one
-            current = MISSIONS.find_by_external_id(conn, partner_id, external_id)
-            if current is None:
-                raise
-            values = _replacement(conn, partner_id, parsed, current)
-    updated = MISSIONS.update(conn, partner_id, current, values)
-    return Written(updated, "unchanged" if updated is current else "updated")
+
+    def replacement(current: Mission | None) -> dict[str, Any]:
+        return _replacement(conn, partner_id, parsed, current)
+
+    return keyed.put(conn, MISSIONS, partner_id, external_id, if_match, replacement)
 
 
 def _replacement(
