@@ -215,7 +215,7 @@ def test_the_migration_adds_and_removes_only_the_access_requests_table(
         upgrade(engine, "0001")
         tables = set(inspect(engine).get_table_names())
         assert "access_requests" not in tables
-        upgrade(engine)
+        upgrade(engine, "0002")
         assert set(inspect(engine).get_table_names()) == tables | {"access_requests"}
         downgrade(engine, "0001")
         assert set(inspect(engine).get_table_names()) == tables

@@ -361,3 +361,24 @@ def test_a_server_killed_after_the_write_replays_its_outcome_once_restarted(
             assert list(ids) == [created["id"]]
     finally:
         stop(server)
+
+
+def test_the_migration_adds_and_removes_only_the_idempotency_keys_table(
+    empty_database_url: str,
+) -> None:
+    from sqlalchemy import inspect
+
+    from crosspath.store.engine import make_engine
+    from crosspath.store.migrate import downgrade, upgrade
+
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine, "0002")
+        tables = set(inspect(engine).get_table_names())
+        assert "idempotency_keys" not in tables
+        upgrade(engine, "0003")
+        assert set(inspect(engine).get_table_names()) == tables | {"idempotency_keys"}
+        downgrade(engine, "0002")
+        assert set(inspect(engine).get_table_names()) == tables
+    finally:
+        engine.dispose()
