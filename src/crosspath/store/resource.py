@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from functools import cache
 from typing import Any, Generic, TypeVar, get_type_hints
 
@@ -130,16 +131,22 @@ class Resource(Generic[S]):
         """A new record of these (complete, cleaned) field values; answered from what was
         written, not read back."""
         now = utcnow()
-        row = self.columns(values) | {
-            "partner_id": partner_id,
-            "id": new_id(self.id_prefix),
-            "created_at": now,
-            "updated_at": now,
-        }
+        row = self._new_row(partner_id, values, now)
         with self.unique_external_id(conn, partner_id, values):
             conn.execute(self._insert, row)
-        stamped = row | {"created_at": rfc3339(now), "updated_at": rfc3339(now)}
+        return self._inserted(row, now)
+
+    def _new_row(self, partner_id: str, values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        ids = {"partner_id": partner_id, "id": new_id(self.id_prefix)}
+        return self.columns(values) | ids | {"created_at": now, "updated_at": now}
+
+    def _inserted(self, row: Mapping[str, Any], now: datetime) -> S:
+        stamped = {**row, "created_at": rfc3339(now), "updated_at": rfc3339(now)}
         return self.from_row([stamped[column.name] for column in self._columns])
+
+    def _replaced(self, current: S, values: Mapping[str, Any], now: datetime) -> S:
+        typed = {name: self._typed(name, value) for name, value in values.items()}
+        return msgspec.structs.replace(current, **typed, updated_at=rfc3339(now))
 
     def find(
         self, conn: Connection, partner_id: str, record_id: str, *, for_update: bool = False
@@ -186,15 +193,9 @@ class Resource(Generic[S]):
         if not many:
             return []
         now = utcnow()
-        rows = [
-            self.columns(values)
-            | {"partner_id": partner_id, "id": new_id(self.id_prefix)}
-            | {"created_at": now, "updated_at": now}
-            for values in many
-        ]
+        rows = [self._new_row(partner_id, values, now) for values in many]
         conn.execute(self._insert, rows)
-        stamp = {"created_at": rfc3339(now), "updated_at": rfc3339(now)}
-        return [self.from_row([(row | stamp)[c.name] for c in self._columns]) for row in rows]
+        return [self._inserted(row, now) for row in rows]
 
     def changes(self, current: S, values: Mapping[str, Any]) -> dict[str, Any]:
         before = self.comparable(current)
@@ -216,14 +217,7 @@ class Resource(Generic[S]):
                 | {"updated_at": now, "_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
             )
         conn.execute(self._update, params)  # the same columns in every row: one SET
-        return [
-            msgspec.structs.replace(
-                current,
-                **{name: self._typed(name, value) for name, value in values.items()},
-                updated_at=rfc3339(now),
-            )
-            for current, values in many
-        ]
+        return [self._replaced(current, values, now) for current, values in many]
 
     def delete(self, conn: Connection, partner_id: str, record: S) -> None:
         keys = {"_partner_id": partner_id, "_id": getattr(record, "id")}  # noqa: B009
@@ -232,8 +226,7 @@ class Resource(Generic[S]):
     def update(self, conn: Connection, partner_id: str, current: S, values: Mapping[str, Any]) -> S:
         """Write the fields of `values` that differ from `current`; a no-op writes nothing and
         keeps `updated_at`."""
-        before = self.comparable(current)
-        changed = {name: value for name, value in values.items() if before[name] != value}
+        changed = self.changes(current, values)
         if not changed:
             return current
         now = utcnow()
@@ -241,8 +234,7 @@ class Resource(Generic[S]):
         with self.unique_external_id(conn, partner_id, changed):
             keys = {"_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
             conn.execute(self._update, params | keys)
-        typed = {name: self._typed(name, value) for name, value in changed.items()}
-        return msgspec.structs.replace(current, **typed, updated_at=rfc3339(now))
+        return self._replaced(current, changed, now)
 
     def _typed(self, name: str, value: Any) -> Any:
         nested = self._nested.get(name)
