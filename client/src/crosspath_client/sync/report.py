@@ -25,11 +25,15 @@ def print_json(outcome: Outcome, out: TextIO) -> None:
     out.write(msgspec.json.encode(document(outcome)).decode() + "\n")
 
 
+PLANNED = {"created": "to create", "updated": "to update", "deleted": "to delete",
+           "closed": "to close"}  # fmt: skip
+
+
 def print_summary(outcome: Outcome, out: TextIO, dry_run: bool) -> None:
-    verb = "would be " if dry_run else ""
     for kind in KINDS:
         counts = outcome.counts.get(kind, dict.fromkeys(COUNTS, 0))
-        parts = ", ".join(f"{counts[what]} {verb}{what}" for what in COUNTS)
+        words = {what: PLANNED.get(what, what) if dry_run else what for what in COUNTS}
+        parts = ", ".join(f"{counts[what]} {words[what]}" for what in COUNTS)
         out.write(f"{kind}: {parts}\n")
     if outcome.failures:
         out.write(f"{len(outcome.failures)} refused:\n")
