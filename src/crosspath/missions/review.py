@@ -29,8 +29,11 @@ def list_for_review(conn: Connection, status: str | None) -> list[ReviewItem]:
     ]
 
 
-def set_status(conn: Connection, mission_id: str, status: str) -> Mission:
-    """An operator's decision: publish (live), close, or reopen a mission."""
+def set_status(
+    conn: Connection, mission_id: str, status: str, *, reason: str | None = None
+) -> Mission:
+    """An operator's decision: publish (live), close, or reopen a mission, with the reason
+    given to the partner (in the change feed's event)."""
     if status not in STATUSES:
         raise BadRequest(f"status must be one of: {', '.join(STATUSES)}.")
     partner_id = conn.scalar(_PARTNER_OF, {"id": mission_id})
