@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# Seconds between a delivery's tries: eight tries over about 22 hours.
+DEFAULT_RETRY_SCHEDULE = (10, 60, 600, 3600, 10800, 21600, 43200)
 PLACEHOLDER_SECRET = "change-me-local-development-only"  # noqa: S105 - a documented placeholder
 
 
@@ -26,6 +28,10 @@ class Settings:
     access_request_limit: int = 10
     access_request_window: int = 3600
     access_form_min_seconds: int = 3
+    event_retention_days: int = 30
+    webhook_timeout: int = 10
+    webhook_retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
+    webhook_allow_private_urls: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -55,6 +61,16 @@ class Settings:
             access_form_min_seconds=_positive_int(
                 env, "CROSSPATH_ACCESS_FORM_MIN_SECONDS", defaults.access_form_min_seconds, 0
             ),
+            event_retention_days=_positive_int(
+                env, "CROSSPATH_EVENT_RETENTION_DAYS", defaults.event_retention_days
+            ),
+            webhook_timeout=_positive_int(
+                env, "CROSSPATH_WEBHOOK_TIMEOUT", defaults.webhook_timeout
+            ),
+            webhook_retry_schedule=_schedule(
+                env, "CROSSPATH_WEBHOOK_RETRY_SCHEDULE", defaults.webhook_retry_schedule
+            ),
+            webhook_allow_private_urls=_flag(env, "CROSSPATH_WEBHOOK_ALLOW_PRIVATE_URLS"),
         )
         settings.check()
         return settings
@@ -69,6 +85,11 @@ class Settings:
                 "CROSSPATH_SECRET_KEY must be set to a random value of at least 32 characters "
                 "when CROSSPATH_ENV=production."
             )
+        if self.is_production and self.webhook_allow_private_urls:
+            raise SettingsError(
+                "CROSSPATH_WEBHOOK_ALLOW_PRIVATE_URLS=true is for development and tests only: "
+                "it is refused when CROSSPATH_ENV=production."
+            )
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -82,3 +103,25 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int 
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}.")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise SettingsError(f"{name} must be true or false, not {raw!r}.")
+    return raw in ("true", "1")
+
+
+def _schedule(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        schedule = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be seconds between tries, comma-separated (e.g. 10,60,600), not {raw!r}."
+        ) from None
+    if any(seconds < 0 for seconds in schedule):
+        raise SettingsError(f"{name} must not hold a negative number of seconds.")
+    return schedule

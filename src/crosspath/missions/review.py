@@ -29,12 +29,16 @@ def list_for_review(conn: Connection, status: str | None) -> list[ReviewItem]:
     ]
 
 
-def set_status(conn: Connection, mission_id: str, status: str) -> Mission:
-    """An operator's decision: publish (live), close, or reopen a mission."""
+def set_status(
+    conn: Connection, mission_id: str, status: str, *, reason: str | None = None
+) -> Mission:
+    """An operator's decision: publish (live), close, or reopen a mission, with the reason
+    given to the partner (in the change feed's event)."""
     if status not in STATUSES:
         raise BadRequest(f"status must be one of: {', '.join(STATUSES)}.")
     partner_id = conn.scalar(_PARTNER_OF, {"id": mission_id})
     if partner_id is None:
         raise NotFound(f"There is no mission {mission_id}.")
     current = MISSIONS.load(conn, partner_id, mission_id, MISSION_NOT_FOUND, for_update=True)
-    return MISSIONS.update(conn, partner_id, current, {"status": status})
+    changes = {"status": status}
+    return MISSIONS.update(conn, partner_id, current, changes, actor="crosspath", reason=reason)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -82,6 +83,9 @@ partners = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime()),
+    # The partner's change feed: the last event number given, and the last one purged.
+    Column("event_seq", BigInteger, nullable=False, server_default="0"),
+    Column("events_purged_through", BigInteger, nullable=False, server_default="0"),
 )
 
 api_keys = Table(
@@ -200,4 +204,74 @@ idempotency_keys = Table(
     PrimaryKeyConstraint("partner_id", "key"),
     ForeignKeyConstraint(["partner_id"], ["partners.id"]),
     Index(None, "created_at"),
+)
+
+# The change feed: one event per committed change of a partner's company or mission, written in
+# the transaction of the change. `seq` counts each partner's events from 1: it is taken from
+# `partners.event_seq` under that row's lock, so a partner's events commit in `seq` order and a
+# reader that follows `seq` never skips one (see store/feed.py). `body` is the event as the
+# feed and the webhooks send it, encoded once.
+events = Table(
+    "events",
+    metadata,
+    Column("partner_id", String(40), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("record_id", String(40), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("body", Text, nullable=False),
+    PrimaryKeyConstraint("partner_id", "seq"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+    Index(None, "partner_id", "record_id", "seq"),
+    Index(None, "created_at"),
+)
+
+# Where a partner wants its events sent. `type_filter` is the wanted event types as
+# ",a,b," (empty: every type), so that queueing a delivery is one INSERT ... SELECT.
+# `lease_until` is set while a delivery worker has the endpoint's queue in hand.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("partner_id", String(40), nullable=False),
+    Column("id", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", Text),
+    Column("event_types", JSON),
+    Column("type_filter", Text, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime()),
+    PrimaryKeyConstraint("partner_id", "id"),
+    ForeignKeyConstraint(["partner_id"], ["partners.id"]),
+    Index(None, "id", unique=True),
+)
+
+# One event to send to one endpoint, queued in the transaction of the event. An endpoint gets
+# each event once, so a delivery is named by its endpoint and its event.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("partner_id", String(40), nullable=False),
+    Column("endpoint_id", String(40), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("last_attempt_at", UTCDateTime()),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("partner_id", "endpoint_id", "event_seq"),
+    ForeignKeyConstraint(
+        ["partner_id", "endpoint_id"],
+        ["webhook_endpoints.partner_id", "webhook_endpoints.id"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "partner_id", "endpoint_id", "event_id", unique=True),
+    Index(None, "status", "next_attempt_at"),
 )
