@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from crosspath_client import ApiError, Client, Company, Mission
+from crosspath_client import ApiError, Client, Company, Feed, Mission
 
 from tests.conftest import Databases, Partner
 from tests.served import Served, serve
@@ -158,3 +158,40 @@ def test_the_client_package_never_imports_the_server() -> None:
             words = line.split()
             if words[:1] in (["import"], ["from"]) and len(words) > 1:
                 assert words[1].split(".")[0] != "crosspath", f"{source}: {line}"
+
+
+def test_the_feed_yields_each_event_once_and_keeps_its_cursor_in_a_file(
+    client: Client, served: Served, tmp_path: Path
+) -> None:
+    from tests.conftest import set_status
+
+    client.companies.put("c-1", company("c-1"))
+    live = client.missions.put("jd-1", mission("jd-1"))
+    set_status(served.engine, live.id, "live")
+    gone = client.missions.put("jd-2", mission("jd-2"))
+    client.missions.delete(gone.id)
+    cursor = tmp_path / "feed-cursor"
+    events = list(Feed(client, cursor))
+    assert [event.type for event in events] == [
+        "company.created", "mission.created", "mission.updated", "mission.created",
+        "mission.deleted",
+    ]  # fmt: skip
+    published = events[2]
+    assert (published.actor, published.data.changed) == ("crosspath", ["status"])
+    assert published.data.object["status"] == "live"
+    assert events[4].data.object == {"id": gone.id, "external_id": "jd-2"}
+    assert cursor.read_text().strip()
+    assert list(Feed(client, cursor)) == []
+    client.companies.put("c-1", company("c-1", website="https://c1.example"))
+    (changed,) = Feed(client, cursor)
+    assert (changed.type, changed.data.changed) == ("company.updated", ["website"])
+
+
+def test_a_consumer_that_stops_mid_page_gets_the_rest_again(client: Client, tmp_path: Path) -> None:
+    list(client.companies.put_many(company(f"c-{i}") for i in range(3)))
+    cursor = tmp_path / "feed-cursor"
+    for event in Feed(client, cursor):
+        assert event.data.object["external_id"] == "c-0"
+        break  # a crash before the page was done
+    again = [event.data.object["external_id"] for event in Feed(client, cursor)]
+    assert again == ["c-0", "c-1", "c-2"]

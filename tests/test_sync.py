@@ -256,3 +256,22 @@ def test_the_url_may_name_the_base_path_and_the_key_is_required(
     assert "CROSSPATH_API_KEY" in missing.stderr
     result = sync_json(served, partner, "--url", f"{served.url}/partners/v1", *feed.args()[:2])
     assert result["companies"] == counts(created=1)
+
+
+def test_with_a_state_file_a_later_run_reads_only_the_change_feed(
+    served: Served, partner: Partner, feed: Feed
+) -> None:
+    feed.write([company(0)], [mission(i) for i in range(150)])
+    sync_json(served, partner, *feed.args())
+    stored = missions_of(served, partner)
+    before = len(served.calls(partner))
+    set_status(served.engine, stored["jd-5"]["id"], "live")  # seen through the feed
+    feed.write([company(0)], [mission(i) for i in range(150) if i != 5])
+    result = sync_json(served, partner, *feed.args())
+    assert result["missions"] == counts(unchanged=149, closed=1)
+    later = served.calls(partner)[before:]
+    assert [(c["method"], c["path"]) for c in later] == [
+        ("GET", "/partners/v1/events"),
+        ("GET", "/partners/v1/events"),  # 152 events: two pages
+        ("PATCH", f"/partners/v1/missions/{stored['jd-5']['id']}"),
+    ]
