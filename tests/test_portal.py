@@ -29,7 +29,13 @@ from tests.conftest import BASE_PATHS, SECRET, Partner, company_body, error_of
 from tests.contract import MISSING_API_KEY, MISSION_NOT_UPDATABLE, STATUS_NOT_LIVE
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-PAGES = ["/", "/field-mapping", "/field-mapping?q=paris&kind=locations", "/get-access"]
+PAGES = [
+    "/",
+    "/field-mapping",
+    "/field-mapping?q=paris&kind=locations",
+    "/get-access",
+    "/sync-guide",
+]
 
 
 def valid_request(**overrides: Any) -> dict[str, Any]:
@@ -190,6 +196,21 @@ def test_pages_are_labelled_for_assistive_technology(
         assert html.count("<h1") == 1
         for field_id in re.findall(r'<(?:input|select|textarea) id="([^"]+)"', html):
             assert f'<label for="{field_id}">' in html, (path, field_id)
+
+
+def test_the_sync_guide_shows_the_command_the_client_and_the_feed_for_this_address(
+    client: TestClient[Any],
+) -> None:
+    response = client.get("/sync-guide")
+    assert response.status_code == 200
+    html = response.text
+    assert "pip install crosspath-client" in html
+    assert "crosspath-sync --url http://testserver.local \\\n  --companies companies.jsonl" in html
+    assert 'with Client("http://testserver.local") as crosspath:' in html
+    assert '"type": "mission.updated"' in html
+    assert '"next_cursor": "…", "has_more": false' in html
+    assert '<a href="/sync-guide" aria-current="page">Sync guide</a>' in html
+    assert '<a href="/sync-guide">Sync guide</a>' in client.get("/").text
 
 
 # The field mapping

@@ -1,4 +1,5 @@
-"""The partner portal: the front page, the field mapping, and how pages are rendered.
+"""The partner portal: the front page, the field mapping, the sync guide, and how pages are
+rendered.
 
 Every page works without JavaScript and loads nothing from outside the service.
 """
@@ -218,4 +219,10 @@ async def field_mapping_csv(
     )
 
 
-ROUTES = [home, field_mapping, field_mapping_csv]
+@get("/sync-guide", include_in_schema=False, sync_to_thread=False)
+def sync_guide(request: Request[Any, Any, Any]) -> Response[str]:
+    """Keeping JDs in sync with the Python client and `crosspath-sync`."""
+    return render(request, "sync_guide.html")
+
+
+ROUTES = [home, field_mapping, field_mapping_csv, sync_guide]
