@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from crosspath.store.engine import make_engine
@@ -86,3 +87,11 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
                 break
             time.sleep(0.2)
     raise AssertionError("the server did not start")
+
+
+@pytest.fixture(scope="module", name="served")
+def served_fixture(
+    databases: Databases, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """The server of a test module (import this fixture into the module)."""
+    yield from serve(databases, template_db, tmp_path_factory.mktemp("served"))

@@ -10,15 +10,8 @@ import httpx
 import pytest
 from crosspath_client import ApiError, Client, Company, Feed, Mission
 
-from tests.conftest import Databases, Partner
-from tests.served import Served, serve
-
-
-@pytest.fixture(scope="module")
-def served(
-    databases: Databases, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Served]:
-    yield from serve(databases, template_db, tmp_path_factory.mktemp("client"))
+from tests.conftest import Partner
+from tests.served import Served, served_fixture  # noqa: F401
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,8 @@ import msgspec
 import pytest
 from crosspath_client import Client
 
-from tests.conftest import Databases, Partner, set_status
-from tests.served import SYNC, Served, serve
-
-
-@pytest.fixture(scope="module")
-def served(
-    databases: Databases, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Served]:
-    yield from serve(databases, template_db, tmp_path_factory.mktemp("sync"))
+from tests.conftest import Partner, set_status
+from tests.served import SYNC, Served, served_fixture  # noqa: F401
 
 
 @pytest.fixture
