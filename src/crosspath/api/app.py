@@ -36,8 +36,9 @@ from crosspath.references import routes as references
 from crosspath.settings import Settings
 from crosspath.store.engine import make_engine
 from crosspath.store.transaction import read
+from crosspath.webhooks import routes as webhooks
 
-PARTNER_FEATURES = (companies, missions, references, events)
+PARTNER_FEATURES = (companies, missions, references, events, webhooks)
 PARTNER_ROUTES = [route for feature in PARTNER_FEATURES for route in feature.ROUTES]
 STATIC: list[Path | PathLike[Any] | str] = [
     Path(portal.__file__).parent / "static",

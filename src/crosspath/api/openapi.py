@@ -275,6 +275,8 @@ def _describe_partner_operation(
         own = section.queries.get(path)
         query = dict(own) if own is not None else LIST_QUERY | dict(section.lists[path])
         operation["parameters"] = parameters = [
+            parameter for parameter in parameters if parameter["in"] == "path"
+        ] + [
             {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
             for name, (schema, text) in query.items()
         ]

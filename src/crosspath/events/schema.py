@@ -57,13 +57,9 @@ def event_schemas() -> dict[str, Any]:
         "description": "One committed change to one of your records. Webhooks send exactly this.",
         "properties": {
             "id": {"type": "string", "pattern": "^evt_[0-9A-HJKMNP-TV-Z]{26}$"},
-            "type": {"type": "string", "enum": list(EVENT_TYPES)},
+            "type": ref("EventType"),
             "created_at": {"type": "string", "format": "date-time"},
-            "actor": {
-                "type": "string",
-                "enum": list(ACTORS),
-                "description": "`partner`: your own write; `crosspath`: CrossPath's review.",
-            },
+            "actor": ref("EventActor"),
             "data": ref("EventData"),
         },
         "required": ["id", "type", "created_at", "actor", "data"],
@@ -88,4 +84,18 @@ def event_schemas() -> dict[str, Any]:
         "required": ["data", "next_cursor", "has_more"],
         "additionalProperties": False,
     }
-    return {"Event": event, "EventData": data, "DeletedRecord": deleted, "EventPage": page}
+    types = {"type": "string", "title": "EventType", "enum": list(EVENT_TYPES)}
+    actors = {
+        "type": "string",
+        "title": "EventActor",
+        "enum": list(ACTORS),
+        "description": "`partner`: your own write; `crosspath`: CrossPath's review.",
+    }
+    return {
+        "Event": event,
+        "EventData": data,
+        "DeletedRecord": deleted,
+        "EventPage": page,
+        "EventType": types,
+        "EventActor": actors,
+    }
