@@ -188,3 +188,29 @@ def test_a_consumer_that_stops_mid_page_gets_the_rest_again(client: Client, tmp_
         break  # a crash before the page was done
     again = [event.data.object["external_id"] for event in Feed(client, cursor)]
     assert again == ["c-0", "c-1", "c-2"]
+
+
+def test_webhook_endpoints_are_registered_listed_changed_and_removed(client: Client) -> None:
+    created = client.webhook_endpoints.create(
+        "http://127.0.0.1:9/hooks", event_types=["mission.updated"], description="ATS"
+    )
+    assert created.secret is not None
+    assert created.secret.startswith("whsec_")
+    assert created.event_types == ["mission.updated"]
+    listed = list(client.webhook_endpoints.list())
+    assert [endpoint.id for endpoint in listed] == [created.id]
+    assert listed[0].secret is None  # shown once
+    changed = client.webhook_endpoints.update(created.id, {"enabled": False, "event_types": None})
+    assert (changed.enabled, changed.event_types) == (False, None)
+    assert client.webhook_endpoints.get(created.id) == changed
+    assert list(client.webhook_endpoints.deliveries(created.id)) == []
+    client.webhook_endpoints.update(created.id, {"enabled": True})
+    client.companies.put("c-1", company("c-1"))
+    (delivery,) = client.webhook_endpoints.deliveries(created.id)
+    assert delivery.event_type == "company.created"
+    retried = client.webhook_endpoints.retry(created.id, delivery.event_id)
+    assert (retried.event_id, retried.status) == (delivery.event_id, "pending")
+    client.webhook_endpoints.delete(created.id)
+    with pytest.raises(ApiError) as raised:
+        client.webhook_endpoints.get(created.id)
+    assert raised.value.status == 404

@@ -13,6 +13,7 @@ from crosspath_client.feed import Feed, FileCursor
 from crosspath_client.records import (
     BatchResult,
     Company,
+    Delivery,
     Event,
     ItemResult,
     Mission,
@@ -32,6 +33,7 @@ __all__ = [
     "Company",
     "ConnectionFailed",
     "CrossPathError",
+    "Delivery",
     "Event",
     "Feed",
     "FeedExpired",

@@ -13,6 +13,7 @@ import msgspec
 from crosspath_client.records import (
     BatchResult,
     Company,
+    Delivery,
     Event,
     Mission,
     ReferenceValue,
@@ -24,10 +25,11 @@ R = TypeVar("R", Company, Mission)
 T = TypeVar("T")
 BATCH_SIZE = 100  # the most items one batch call takes
 PAGE_SIZE = 100  # the most records one list page holds
+PATH = "/webhook-endpoints"
 
 
-class Page(msgspec.Struct, Generic[R]):
-    data: list[R]
+class Page(msgspec.Struct, Generic[T]):
+    data: list[T]
     next_cursor: str | None = None
 
 
@@ -155,53 +157,58 @@ class Missions(Records[Mission]):
 
 
 class WebhookEndpoints:
+    """Where CrossPath POSTs your events, signed (check them with `verify_webhook`)."""
+
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
     def create(
-        self, url: str, *, event_types: list[str] | None = None, description: str | None = None
+        self,
+        url: str,
+        *,
+        event_types: Sequence[str] | None = None,
+        description: str | None = None,
     ) -> WebhookEndpoint:
         """A new endpoint; keep its `secret` (shown only here) to verify deliveries."""
-        body: dict[str, Any] = {"url": url}
-        if event_types is not None:
-            body["event_types"] = event_types
-        if description is not None:
-            body["description"] = description
-        response = self._transport.request("POST", "/webhook-endpoints", json=body)
+        body: dict[str, Any] = {"url": url, "event_types": event_types, "description": description}
+        response = self._transport.request("POST", PATH, json=body)
         return msgspec.json.decode(response.content, type=WebhookEndpoint)
 
     def list(self) -> Iterator[WebhookEndpoint]:
-        cursor: str | None = None
-        while True:
-            params = {"cursor": cursor}
-            page = self._transport.request("GET", "/webhook-endpoints", params=params).json()
-            yield from msgspec.convert(page["data"], list[WebhookEndpoint])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        response = self._transport.request("GET", PATH)
+        yield from msgspec.json.decode(response.content, type=Page[WebhookEndpoint]).data
 
     def get(self, endpoint_id: str) -> WebhookEndpoint:
-        response = self._transport.request("GET", f"/webhook-endpoints/{quote(endpoint_id)}")
+        response = self._transport.request("GET", f"{PATH}/{quote(endpoint_id)}")
         return msgspec.json.decode(response.content, type=WebhookEndpoint)
 
     def update(self, endpoint_id: str, changes: Mapping[str, Any]) -> WebhookEndpoint:
-        path = f"/webhook-endpoints/{quote(endpoint_id)}"
+        """A merge patch of `url`, `event_types`, `description` or `enabled`."""
+        path = f"{PATH}/{quote(endpoint_id)}"
         response = self._transport.request("PATCH", path, json=dict(changes))
         return msgspec.json.decode(response.content, type=WebhookEndpoint)
 
     def delete(self, endpoint_id: str) -> None:
-        self._transport.request("DELETE", f"/webhook-endpoints/{quote(endpoint_id)}")
+        self._transport.request("DELETE", f"{PATH}/{quote(endpoint_id)}")
 
-    def deliveries(self, endpoint_id: str) -> Iterator[dict[str, Any]]:
-        """The endpoint's deliveries, newest state of each, as the API answers them."""
+    def deliveries(self, endpoint_id: str) -> Iterator[Delivery]:
+        """The endpoint's deliveries, newest first, every page."""
+        path = f"{PATH}/{quote(endpoint_id)}/deliveries"
         cursor: str | None = None
-        path = f"/webhook-endpoints/{quote(endpoint_id)}/deliveries"
         while True:
-            page = self._transport.request("GET", path, params={"cursor": cursor}).json()
-            yield from page["data"]
-            cursor = page.get("next_cursor")
-            if not cursor:
+            params = {"limit": PAGE_SIZE, "cursor": cursor}
+            response = self._transport.request("GET", path, params=params)
+            page = msgspec.json.decode(response.content, type=Page[Delivery])
+            yield from page.data
+            if not page.next_cursor:
                 return
+            cursor = page.next_cursor
+
+    def retry(self, endpoint_id: str, event_id: str) -> Delivery:
+        """Send this event to this endpoint again, now."""
+        path = f"{PATH}/{quote(endpoint_id)}/deliveries/{quote(event_id)}/retry"
+        response = self._transport.request("POST", path)
+        return msgspec.json.decode(response.content, type=Delivery)
 
 
 class Client:

@@ -81,12 +81,26 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     url: str
-    event_types: list[str] = []
+    event_types: list[EventType] | None = None  # None: every type
     description: str | None = None
     enabled: bool = True
-    created_at: str | None = None
-    updated_at: str | None = None
+    created_at: str
+    updated_at: str
     secret: str | None = None  # only in the answer that created it
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One event sent (or to be sent) to one endpoint; named by its event's id."""
+
+    event_id: str
+    event_type: EventType
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    last_attempt_at: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    next_attempt_at: str | None = None
+    created_at: str
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
