@@ -267,3 +267,44 @@ def test_with_a_state_file_a_later_run_reads_only_the_change_feed(
         ("GET", "/partners/v1/events"),  # 152 events: two pages
         ("PATCH", f"/partners/v1/missions/{stored['jd-5']['id']}"),
     ]
+
+
+def test_progress_is_shown_on_a_terminal_only(served: Served, partner: Partner, feed: Feed) -> None:
+    import pty
+
+    feed.write([company(0)], [mission(i) for i in range(3)])
+    leader, follower = pty.openpty()
+    env = os.environ | {"CROSSPATH_API_KEY": partner.key}
+    with subprocess.Popen([SYNC, "--url", served.url, *feed.args()], env=env,
+                          stdout=subprocess.PIPE, stderr=follower) as process:  # fmt: skip
+        os.close(follower)
+        out, _ = process.communicate(timeout=120)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(leader)
+    assert b"\rmissions: 3/3 written" in shown
+    assert b"written" not in out  # stdout is a pipe: the summary only
+    assert b"missions: 3 created" in out
+
+
+def test_a_state_file_whose_cursor_the_service_does_not_know_falls_back_to_listing(
+    served: Served, partner: Partner, feed: Feed
+) -> None:
+    feed.write([company(0)], [mission(i) for i in range(3)])
+    sync_json(served, partner, *feed.args())
+    state = json.loads(feed.state.read_text())
+    state["cursor"] = "bm90IGEgY3Vyc29y"
+    feed.state.write_text(json.dumps(state))
+    before = len(served.calls(partner))
+    assert sync_json(served, partner, *feed.args())["missions"] == counts(unchanged=3)
+    paths = {call["path"] for call in served.calls(partner)[before:]}
+    assert {"/partners/v1/companies", "/partners/v1/missions"} <= paths
+    assert "cursor" in json.loads(feed.state.read_text())
+    assert json.loads(feed.state.read_text())["cursor"] != "bm90IGEgY3Vyc29y"

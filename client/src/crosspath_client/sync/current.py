@@ -16,6 +16,9 @@ from crosspath_client.sync.compare import content, fingerprint
 from crosspath_client.sync.inputs import KINDS, Kind
 from crosspath_client.sync.state import Known, State
 
+# No feed on this service (404), a cursor it never gave (400), one past its retention (410).
+UNFOLLOWABLE = (400, 404, 410)
+
 
 @dataclass
 class Current:
@@ -84,7 +87,7 @@ def _follow(client: Client, current: Current) -> bool:
                 _apply(current, event)
             current.state.cursor = page.next_cursor
     except ApiError as exc:
-        if exc.status in (404, 410):
+        if exc.status in UNFOLLOWABLE:
             return False
         raise
     return True
@@ -107,9 +110,9 @@ def _feed_end(client: Client, after: str | None) -> str | None:
         for page in client.event_pages(after=after):
             cursor = page.next_cursor
     except ApiError as exc:
-        if exc.status == 410 and after is not None:
+        if exc.status in UNFOLLOWABLE and after is not None:
             return _feed_end(client, None)
-        if exc.status in (404, 410):
+        if exc.status in UNFOLLOWABLE:
             return None
         raise
     return cursor
