@@ -163,6 +163,7 @@ def sync(account: Account, feed: Feed, name: str, kill_at: int | None = None) ->
     seconds = time.monotonic() - started
     if process.returncode not in (0, -signal.SIGKILL):
         raise SystemExit(f"crosspath-sync failed ({process.returncode}): {err.decode()}")
+    time.sleep(0.5)  # the server logs a request as its answer goes out: let the last land
     calls = account.calls()[before:]
     result = json.loads(out) if process.returncode == 0 else {}
     phase = Phase(name, seconds, _count(calls), result)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ class Served:
     log: Path
     engine: Engine
     env: dict[str, str] = field(default_factory=dict)
+    _marker: Partner | None = None
 
     def partner(self, name: str = "Sync Partner") -> Partner:
         return make_partner(self.engine, name)
@@ -38,11 +40,26 @@ class Served:
     def calls(self, partner: Partner) -> list[dict[str, Any]]:
         """The partner's requests so far, from the access log, oldest first."""
         entries = []
-        for line in self.log.read_text().splitlines():
+        for line in self._settled():
             entry = json.loads(line) if line.startswith("{") else {}
             if entry.get("partner_id") == partner.id and "method" in entry:
                 entries.append(entry)
         return entries
+
+    def _settled(self) -> list[str]:
+        """The log once every request answered so far is in it: a request is logged as its
+        answer goes out, so a call of another partner made now is logged after them."""
+        if self._marker is None:
+            self._marker = self.partner("Log Marker")
+        marker = uuid.uuid4().hex
+        headers = self._marker.headers | {"X-Request-Id": marker}
+        httpx.get(f"{self.url}/partners/v1/references/sectors", headers=headers)
+        for _ in range(200):
+            lines = self.log.read_text().splitlines()
+            if any(marker in line for line in lines[-50:]):
+                return lines
+            time.sleep(0.01)
+        raise AssertionError("the access log did not show the marker request")
 
     def writes(self, partner: Partner) -> list[dict[str, Any]]:
         return [call for call in self.calls(partner) if call["method"] in WRITES]

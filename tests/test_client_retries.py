@@ -179,3 +179,20 @@ def test_under_the_real_rate_limit_every_call_goes_through_after_waiting(
         assert len(list(client.companies.list())) == 12
     assert waits, "the client waited for the window to reset"
     assert len([c for c in limited.calls(partner) if c["status"] < 400]) == 13
+
+
+def test_429s_are_waited_out_beyond_the_attempts_for_other_failures(
+    scripted: tuple[str, Script], waits: list[float]
+) -> None:
+    url, script = scripted
+    limited = (429, {"Retry-After": "1"}, error("Too many requests."))
+    script.answers = [limited] * 5 + [OK]
+    with client_of(url, waits, attempts=2) as client:
+        assert list(client.companies.list()) == []
+    assert len(script.requests) == 6
+    script.answers = [limited] * 3
+    retry = Retry(attempts=2, rate_limited=2)
+    client = Client(url, "Recruitment-" + "k" * 32, sleep=waits.append, retry=retry)
+    with client, pytest.raises(ApiError) as raised:
+        client.companies.get("cmp_1")
+    assert raised.value.status == 429

@@ -38,12 +38,14 @@ def base_url(url: str) -> str:
 
 @dataclass
 class Retry:
-    """How hard to try: `attempts` tries in all, waits of `base * 2**n` seconds (at most `cap`),
-    with full jitter; a `Retry-After` is honoured as given."""
+    """How hard to try: `attempts` tries (for 503s and connection errors), waits of
+    `base * 2**n` seconds (at most `cap`) with full jitter; a `Retry-After` is honoured as
+    given, and up to `rate_limited` 429s are waited out besides."""
 
     attempts: int = 8
     base: float = 0.5
     cap: float = 30.0
+    rate_limited: int = 30  # 429s waited out per call, on top of `attempts`
 
     def backoff(self, attempt: int) -> float:
         return random.uniform(0, min(self.cap, self.base * 2**attempt))
@@ -96,25 +98,32 @@ class Transport:
         if method == "POST":
             sent["Idempotency-Key"] = idempotency_key or f"cpc-{uuid.uuid4().hex}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        for attempt in range(self.retry.attempts):
+        failures = limited = 0  # a 429 is waited out apart: the budget is shared, not broken
+        while True:
             self._pace()
             try:
                 response = self._http.request(
                     method, path, params=query, content=content, headers=sent
                 )
             except httpx.TransportError as exc:
-                if attempt + 1 == self.retry.attempts:
+                failures += 1
+                if failures == self.retry.attempts:
                     raise ConnectionFailed(f"{method} {path}: {exc!r}") from exc
-                self.sleep(self.retry.backoff(attempt))
+                self.sleep(self.retry.backoff(failures - 1))
                 continue
             self._note_limit(response)
             if self.on_response is not None:
                 self.on_response(response)
-            wait = self._retry_after(response, attempt)
-            if wait is None or attempt + 1 == self.retry.attempts:
+            wait = self._retry_after(response, failures + limited)
+            if response.status_code == 429:
+                limited += 1
+                last = limited > self.retry.rate_limited
+            else:
+                failures += 1
+                last = failures == self.retry.attempts
+            if wait is None or last:
                 return _checked(response)
             self.sleep(wait)
-        raise AssertionError("unreachable")
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float | None:
         """How long to wait before trying again, or None when this answer is final."""

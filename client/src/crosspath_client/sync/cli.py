@@ -19,7 +19,7 @@ from crosspath_client.errors import CrossPathError
 from crosspath_client.sync import current as reading
 from crosspath_client.sync import inputs, report
 from crosspath_client.sync.apply import Applier, Outcome
-from crosspath_client.sync.inputs import Feed, Kind
+from crosspath_client.sync.inputs import Export, Kind
 from crosspath_client.sync.plan import KindPlan, plan
 from crosspath_client.sync.state import State, StateFile
 from crosspath_client.transport import base_url
@@ -56,31 +56,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.companies is None and args.missions is None:
         return _fatal("Nothing to sync: give --companies FILE, --missions FILE or both.")
     try:
-        feeds = [inputs.read(path, kind) for kind, path in _files(args) if path is not None]
+        exports = [inputs.read(path, kind) for kind, path in _files(args) if path is not None]
     except OSError as exc:
         return _fatal(f"Cannot read {exc.filename}: {exc.strerror}.")
     outcome = Outcome()
-    for feed in feeds:
-        for problem in feed.invalid:
-            outcome.fail(feed.kind, problem.external_id, f"{feed.kind} file {problem.error}")
+    for export in exports:
+        for problem in export.invalid:
+            outcome.fail(export.kind, problem.external_id, f"{export.kind} file {problem.error}")
     state_file = StateFile(args.state, base_url(args.url), key)
     with Client(args.url, key) as client:
         state = state_file.load()
         try:
-            return _run(client, args, feeds, outcome, state_file, state)
+            return _run(client, args, exports, outcome, state_file, state)
         except KeyboardInterrupt:
-            state_file.save(state) if not args.dry_run else None
+            _keep(state_file, state, args)
             print("Interrupted: run the same command again to finish.", file=sys.stderr)
             return 130
         except CrossPathError as exc:
-            state_file.save(state) if not args.dry_run else None
+            _keep(state_file, state, args)
             return _fatal(str(exc))
 
 
 def _run(
     client: Client,
     args: argparse.Namespace,
-    feeds: list[Feed],
+    exports: list[Export],
     outcome: Outcome,
     state_file: StateFile,
     state: State,
@@ -88,17 +88,23 @@ def _run(
     kinds: list[Kind] = ["companies", "missions"] if args.missions else ["companies"]
     current = reading.read(client, state, kinds, use_feed=args.state is not None)
     if args.dry_run:
-        plans = [plan(feed, current) for feed in feeds]
+        plans = [plan(export, current) for export in exports]
         for kind_plan in plans:
             _planned(kind_plan, outcome)
         report.print_plan(plans, sys.stdout if not args.json else sys.stderr)
     else:
         applier = Applier(client, current, outcome, lambda: state_file.save(state), _progress())
-        for feed in feeds:  # companies first: missions may name the ones just created
-            applier.apply(plan(feed, current))
+        for export in exports:  # companies first: missions may name the ones just created
+            applier.apply(plan(export, current))
         state_file.save(state)
     _print(outcome, sys.stdout, args)
     return 1 if outcome.failures else 0
+
+
+def _keep(state_file: StateFile, state: State, args: argparse.Namespace) -> None:
+    """What a stopped run learnt is kept for the next (a dry run writes nothing, not even it)."""
+    if not args.dry_run:
+        state_file.save(state)
 
 
 def _files(args: argparse.Namespace) -> list[tuple[Kind, Path | None]]:

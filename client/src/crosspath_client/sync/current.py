@@ -58,11 +58,11 @@ def read(client: Client, state: State, kinds: Iterable[Kind], use_feed: bool) ->
     covered = set(wanted) <= set(state.covered)
     if use_feed and state.cursor is not None and covered and _follow(client, current):
         return current
-    cursor = _feed_end(client, state.cursor)
+    cursor = _feed_end(client, state.cursor) if use_feed else None
     for kind in wanted:
         _list(client, current, kind)
     state.covered = [kind for kind in KINDS if kind in state.covered or kind in wanted]
-    state.cursor = cursor if use_feed else None
+    state.cursor = cursor
     return current
 
 

@@ -27,7 +27,7 @@ class Invalid:
 
 
 @dataclass
-class Feed:
+class Export:
     """The records of one file by external id, in file order, and the lines that are not."""
 
     kind: Kind
@@ -44,8 +44,8 @@ class Feed:
         return {p.external_id for p in self.invalid if p.external_id is not None}
 
 
-def read(path: Path, kind: Kind) -> Feed:
-    feed = Feed(kind)
+def read(path: Path, kind: Kind) -> Export:
+    export = Export(kind)
     lines: dict[str, int] = {}
     with path.open("rb") as file:
         for number, raw in enumerate(file, start=1):
@@ -54,17 +54,19 @@ def read(path: Path, kind: Kind) -> Feed:
             try:
                 record = _record(raw, kind)
             except _LineError as exc:
-                feed.invalid.append(Invalid(number, exc.external_id, f"line {number}: {exc}"))
+                export.invalid.append(Invalid(number, exc.external_id, f"line {number}: {exc}"))
                 continue
             external_id = record["external_id"]
             if external_id in lines:
-                message = f'line {number}: external_id "{external_id}" is also line '
-                feed.invalid.append(Invalid(number, external_id, f"{message}{lines[external_id]}"))
-                feed.records.pop(external_id, None)
+                message = (
+                    f'line {number}: external_id "{external_id}" is also line {lines[external_id]}'
+                )
+                export.invalid.append(Invalid(number, external_id, message))
+                export.records.pop(external_id, None)
                 continue
             lines[external_id] = number
-            feed.records[external_id] = record
-    return feed
+            export.records[external_id] = record
+    return export
 
 
 class _LineError(Exception):

@@ -7,7 +7,7 @@ from typing import Any
 
 from crosspath_client.sync.compare import expected, fingerprint
 from crosspath_client.sync.current import Current
-from crosspath_client.sync.inputs import Feed, Kind
+from crosspath_client.sync.inputs import Export, Kind
 
 
 @dataclass
@@ -42,13 +42,13 @@ class KindPlan:
         return sum(item.action == action for item in self.take_down)
 
 
-def plan(feed: Feed, current: Current) -> KindPlan:
-    kind = feed.kind
+def plan(export: Export, current: Current) -> KindPlan:
+    kind = export.kind
     known = current.known(kind)
     bodies = current.bodies[kind]
     company_ids = {key: entry.id for key, entry in current.known("companies").items()}
-    result = KindPlan(kind, withheld=not feed.complete)
-    for external_id, line in feed.records.items():
+    result = KindPlan(kind, withheld=not export.complete)
+    for external_id, line in export.records.items():
         sent = fingerprint(line)
         entry = known.get(external_id)
         if entry is None:
@@ -60,15 +60,15 @@ def plan(feed: Feed, current: Current) -> KindPlan:
             result.unchanged.append(external_id)
         else:
             result.send.append(Send(external_id, line, sent, creating=False))
-    if kind == "missions" and feed.complete:
-        result.take_down = _take_down(feed, current)
+    if kind == "missions" and export.complete:
+        result.take_down = _take_down(export, current)
     return result
 
 
-def _take_down(feed: Feed, current: Current) -> list[TakeDown]:
+def _take_down(export: Export, current: Current) -> list[TakeDown]:
     """The partner's missions no longer in the file: a private one is deleted, a live one
     closed, a closed one left as it is. A company is never deleted."""
-    keep = set(feed.records) | feed.protected
+    keep = set(export.records) | export.protected
     actions = {"private": "delete", "live": "close"}
     return [
         TakeDown(external_id, entry.id, actions[entry.status or ""])
