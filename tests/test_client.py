@@ -173,6 +173,11 @@ def test_the_feed_yields_each_event_once_and_keeps_its_cursor_in_a_file(
     assert (published.actor, published.data.changed) == ("crosspath", ["status"])
     assert published.data.object["status"] == "live"
     assert events[4].data.object == {"id": gone.id, "external_id": "jd-2"}
+    assert events[4].record() is None
+    assert events[0].record() == client.companies.get(events[0].data.object["id"])
+    record = published.record()
+    assert isinstance(record, Mission)
+    assert record.status == "live"
     assert cursor.read_text().strip()
     assert list(Feed(client, cursor)) == []
     client.companies.put("c-1", company("c-1", website="https://c1.example"))

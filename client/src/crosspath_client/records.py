@@ -77,6 +77,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     def kind(self) -> Literal["company", "mission"]:
         return "company" if self.type.startswith("company.") else "mission"
 
+    def record(self) -> Company | Mission | None:
+        """The record after the change, typed; None for a deletion (`data.object` has its ids)."""
+        if self.type == "mission.deleted":
+            return None
+        if self.kind == "company":
+            return msgspec.convert(self.data.object, Company)
+        return msgspec.convert(self.data.object, Mission)
+
 
 class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     id: str
