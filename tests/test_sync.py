@@ -246,6 +246,9 @@ def test_the_url_may_name_the_base_path_and_the_key_is_required(
                              capture_output=True, text=True)  # fmt: skip
     assert missing.returncode == 2
     assert "CROSSPATH_API_KEY" in missing.stderr
+    no_scheme = sync(served, partner, *feed.args()[:2], "--url", served.url.removeprefix("http://"))
+    assert no_scheme.returncode == 2
+    assert "must start with http:// or https://" in no_scheme.stderr
     result = sync_json(served, partner, "--url", f"{served.url}/partners/v1", *feed.args()[:2])
     assert result["companies"] == counts(created=1)
 

@@ -29,7 +29,9 @@ Sleep = Callable[[float], None]
 
 def base_url(url: str) -> str:
     """The API's base URL from the service's address, with or without the base path."""
-    url = url.rstrip("/")
+    url = url.strip().rstrip("/")
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"The service's URL must start with http:// or https:// (not {url!r}).")
     for suffix in (BASE_PATH, "/partners/hunteron/v1"):
         if url.endswith(suffix):
             return url

@@ -63,7 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for export in exports:
         for problem in export.invalid:
             outcome.fail(export.kind, problem.external_id, f"{export.kind} file {problem.error}")
-    state_file = StateFile(args.state, base_url(args.url), key)
+    try:
+        state_file = StateFile(args.state, base_url(args.url), key)
+    except ValueError as exc:
+        return _fatal(str(exc))
     with Client(args.url, key) as client:
         state = state_file.load()
         try:
