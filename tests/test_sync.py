@@ -156,6 +156,7 @@ def test_a_line_that_is_not_a_record_is_reported_with_its_number(
     with feed.missions.open("a") as file:
         file.write("{not json\n")
         file.write(json.dumps({"external_id": "jd-5", "title": "No company"}) + "\n")
+        file.write(json.dumps(mission(6) | {"external_id": "x" * 101}) + "\n")
     result = sync(served, partner, *feed.args(), "--json")
     assert result.returncode == 1
     document = json.loads(result.stdout)
@@ -166,7 +167,11 @@ def test_a_line_that_is_not_a_record_is_reported_with_its_number(
         "location is required; company_external_id is required"
     )
     assert document["failures"][1]["external_id"] == "jd-5"
-    assert document["missions"] == counts(created=1, failed=2)
+    assert errors[2] == (
+        "missions file line 4: external_id must be at most 100 characters, without control "
+        "characters"
+    )
+    assert document["missions"] == counts(created=1, failed=3)
 
 
 def test_a_dry_run_writes_nothing_and_prints_the_plan(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +14,7 @@ KINDS: tuple[Kind, ...] = ("companies", "missions")
 # Read-only or CrossPath's to set: ignored in a line, so that a record as the API answers it
 # is a valid line.
 IGNORED = ("id", "status", "created_at", "updated_at")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 REQUIRED: dict[Kind, tuple[str, ...]] = {
     "companies": ("name",),
     "missions": ("title", "description", "position", "location"),
@@ -86,6 +88,12 @@ def _record(raw: bytes, kind: Kind) -> dict[str, Any]:
     if not isinstance(external_id, str) or not external_id.strip():
         raise _LineError("external_id is required (a non-blank string)")
     external_id = external_id.strip()
+    # Checked here as the API checks it: a batch with one bad external id is refused whole.
+    if len(external_id) > 100 or _CONTROL.search(external_id):
+        raise _LineError(
+            "external_id must be at most 100 characters, without control characters",
+            external_id,
+        )
     problems = [f"{name} is required" for name in REQUIRED[kind] if value.get(name) is None]
     if kind == "missions" and value.get("company_external_id") is value.get("company_id") is None:
         problems.append("company_external_id is required")
