@@ -1,0 +1,1 @@
+"""Webhooks: the delivery of each partner's events to the endpoints it registered."""
