@@ -7,7 +7,7 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath.cli import access, db, maintenance, missions, partners, references
+from crosspath.cli import access, db, maintenance, missions, partners, references, webhooks, worker
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
 
@@ -29,6 +29,8 @@ for command in (
     missions.missions_group,
     access.access_requests_group,
     maintenance.purge,
+    worker.worker,
+    webhooks.webhooks_group,
 ):
     cli.add_command(command)
 
