@@ -75,16 +75,6 @@ def deliveries(engine: Engine, endpoint: Endpoint) -> list[Any]:
         )
 
 
-def retry_by_hand(engine: Engine, endpoint: Endpoint) -> None:
-    """What the partner's manual retry does: pending again, due now, attempts kept."""
-    with transaction(engine, write=True) as conn:
-        conn.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.endpoint_id == endpoint.id)
-            .values(status="pending", next_attempt_at=utcnow())
-        )
-
-
 def for_tests(settings: Settings, **changes: Any) -> Settings:
     """Settings for delivering to the tests' receivers on 127.0.0.1, quickly."""
     defaults: dict[str, Any] = {

@@ -7,7 +7,17 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath.cli import access, db, maintenance, missions, partners, references, webhooks, worker
+from crosspath.cli import (
+    access,
+    db,
+    events,
+    maintenance,
+    missions,
+    partners,
+    references,
+    webhooks,
+    worker,
+)
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
 
@@ -29,8 +39,9 @@ for command in (
     missions.missions_group,
     access.access_requests_group,
     maintenance.purge,
-    worker.worker,
+    events.events_group,
     webhooks.webhooks_group,
+    worker.worker,
 ):
     cli.add_command(command)
 

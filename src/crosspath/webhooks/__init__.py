@@ -1,1 +1,1 @@
-"""Webhooks: the delivery of each partner's events to the endpoints it registered."""
+"""Webhooks: the endpoints partners register, and the delivery of their events to them."""
