@@ -4,6 +4,7 @@ retried on the schedule, and a slow or dead endpoint holds up no one else."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -265,3 +266,23 @@ def test_a_huge_answer_is_cut_at_64_kib_and_logged(
     [row] = deliveries(engine, endpoint)
     assert row.last_status == 413
     assert row.last_error == f"answered 413: {'y' * 200} (the body was cut at 64 KiB)"
+
+
+def test_the_verification_snippet_of_the_docs_verifies_a_real_delivery(
+    client: TestClient[Any], engine: Engine, settings: Settings, alice: Partner
+) -> None:
+    page = (Path(__file__).parent.parent / "docs" / "webhooks.md").read_text()
+    snippet = page.split("## Verifying signatures")[1].split("```python\n")[1].split("```")[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, "docs/webhooks.md", "exec"), namespace)
+    verify = namespace["verify"]
+    with receiving() as receiver, running(engine, for_tests(settings)):
+        endpoint = register(client, alice, receiver.url)
+        create_company(client, BASE, alice)
+        [request] = receiver.wait_for(1, timeout=5)
+    event = verify(endpoint["secret"], request.headers, request.body)
+    assert event["id"] == request.headers["webhook-id"]
+    with pytest.raises(ValueError, match="no valid webhook signature"):
+        verify(endpoint["secret"], request.headers, request.body + b" ")
+    with pytest.raises(ValueError, match="no valid webhook signature"):
+        verify("whsec_" + "A" * 32, request.headers, request.body)
