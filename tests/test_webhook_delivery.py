@@ -15,10 +15,11 @@ from standardwebhooks import Webhook
 from crosspath.settings import Settings
 from crosspath.store.tables import events
 from crosspath.store.transaction import transaction
-from tests.conftest import SECRET, Partner, create_company
+from tests.conftest import Partner, create_company
 from tests.receiver import receiving
 from tests.webhook_setup import (
     add_endpoint,
+    allowing_private_urls,
     deliveries,
     for_tests,
     running,
@@ -36,13 +37,7 @@ def stored_bodies(engine: Engine, partner: Partner) -> list[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """The app under test lets partners register the tests' receivers on 127.0.0.1."""
-    return Settings(
-        database_url=database_url,
-        secret_key=SECRET,
-        rate_limit=100_000,
-        webhook_allow_private_urls=True,
-    )
+    return allowing_private_urls(database_url)
 
 
 def register(client: TestClient[Any], partner: Partner, url: str) -> dict[str, Any]:

@@ -21,6 +21,18 @@ from crosspath.webhooks.signing import new_secret
 from crosspath.webhooks.worker import Worker
 
 
+def allowing_private_urls(database_url: str) -> Settings:
+    """The app under test lets partners register the tests' receivers on 127.0.0.1."""
+    from tests.conftest import SECRET
+
+    return Settings(
+        database_url=database_url,
+        secret_key=SECRET,
+        rate_limit=100_000,
+        webhook_allow_private_urls=True,
+    )
+
+
 @dataclass
 class Endpoint:
     partner_id: str

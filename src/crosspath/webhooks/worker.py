@@ -8,6 +8,9 @@ at the first failure (the rest of that endpoint waits for the next round) or aft
 Endpoints are sent to concurrently, so a slow or dead one holds only its own thread, for at
 most the timeout per try, and never the other partners' deliveries.
 
+Once an hour the loop also forgets events past their retention (`events.service.purge`), so
+that a service run by `crosspath serve` keeps its feed to the configured days on its own.
+
 A stop (SIGTERM, SIGINT) lets each round finish the try it is on, records it and gives the
 lease back; nothing more is sent.
 """
@@ -16,11 +19,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from crosspath.events import service as events
 from crosspath.settings import Settings
 from crosspath.store.engine import is_outage
 from crosspath.store.transaction import one_statement, transaction
@@ -33,6 +38,7 @@ log = logging.getLogger("crosspath.webhooks")
 POLL_INTERVAL = 0.25  # seconds between looks at the queue: well inside the 5 s promise
 CONCURRENCY = 8  # endpoints sent to at once by one worker
 LEASE_MARGIN = 10.0  # seconds a lease outlives the timeout, for recording the try
+PURGE_EVERY = 3600.0  # seconds between two purges of old events
 
 
 class Worker:
@@ -47,6 +53,8 @@ class Worker:
     ) -> None:
         self.engine = engine
         self.schedule = settings.webhook_retry_schedule
+        self.retention_days = settings.event_retention_days
+        self._next_purge = time.monotonic()
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.lease_seconds = settings.webhook_timeout + lease_margin
@@ -62,6 +70,7 @@ class Worker:
         """Deliver until `stop()`; then wait for the rounds under way to end."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="crosspath-webhook") as pool:
             while not self.stopping.is_set():
+                self._purge_when_due()
                 self._rounds = {k: f for k, f in self._rounds.items() if not f.done()}
                 free = self.concurrency - len(self._rounds)
                 for lease in self._claim(free) if free > 0 else []:
@@ -71,6 +80,18 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def _purge_when_due(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY
+        try:
+            with transaction(self.engine, write=True) as conn:
+                removed = events.purge(conn, self.retention_days)
+            if removed:
+                log.info("purged %d events older than %d days", removed, self.retention_days)
+        except Exception as exc:
+            self._log_failure("could not purge old events", exc)
 
     def _claim(self, limit: int) -> list[Lease]:
         busy = list(self._rounds)
