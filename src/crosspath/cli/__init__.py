@@ -7,7 +7,7 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath.cli import access, db, maintenance, missions, partners, references
+from crosspath.cli import access, audit, db, maintenance, missions, operators, partners, references
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
 
@@ -29,6 +29,8 @@ for command in (
     missions.missions_group,
     access.access_requests_group,
     maintenance.purge,
+    operators.operators_group,
+    audit.audit_group,
 ):
     cli.add_command(command)
 

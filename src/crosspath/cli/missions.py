@@ -35,10 +35,16 @@ def missions_list(ctx: Context, status: str, as_json: bool) -> None:
 @missions_group.command("set-status")
 @click.argument("mission_id")
 @click.argument("status", type=click.Choice(STATUSES))
+@click.option("--reason", help="Why, for the partner (in the change feed's event).")
 @json_option
 @pass_context
-def missions_set_status(ctx: Context, mission_id: str, status: str, as_json: bool) -> None:
+def missions_set_status(
+    ctx: Context, mission_id: str, status: str, reason: str | None, as_json: bool
+) -> None:
     """Publish (live), close or reopen (private or live) a mission."""
     with ctx.write() as conn:
-        mission = review.set_status(conn, mission_id, status)
+        mission = review.set_status(conn, mission_id, status, reason=reason)
+        ctx.audit(
+            conn, "mission.set_status", mission.id, f"{status}: {reason}" if reason else status
+        )
     emit(as_json, mission, lambda: f"Mission {mission.id} is now {mission.status}.")
