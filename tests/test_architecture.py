@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "crosspath"
-FEATURES = ("accounts", "references", "companies", "missions", "access", "portal")
+FEATURES = (
+    "accounts",
+    "references",
+    "companies",
+    "missions",
+    "access",
+    "portal",
+    "events",
+    "webhooks",
+)
+NOT_WEB_MODULES = ("service", "schema", "review", "keys", "endpoints", "outbound")
 FRAMEWORKS = ("litestar", "granian")
 
 
@@ -46,9 +56,7 @@ def feature_of(module: str) -> str | None:
 
 
 NOT_WEB = [
-    path
-    for path in modules()
-    if package_of(path) in ("", "store") or path.stem in ("service", "schema", "review", "keys")
+    path for path in modules() if package_of(path) in ("", "store") or path.stem in NOT_WEB_MODULES
 ]
 
 

@@ -411,7 +411,7 @@ def test_purge_removes_idempotency_keys_older_than_24_hours_and_frees_them(cli: 
                     .values(created_at=created_at)
                 )
 
-        assert cli.json("purge") == {"idempotency_keys": 1}
+        assert cli.json("purge") == {"idempotency_keys": 1, "events": 0}
         with transaction(engine) as conn:
             assert list(conn.scalars(select(idempotency_keys.c.key))) == ["recent"]
         assert post("recent", "Recent").headers["idempotent-replayed"] == "true"
@@ -422,8 +422,8 @@ def test_purge_removes_idempotency_keys_older_than_24_hours_and_frees_them(cli: 
         assert "idempotent-replayed" not in again.headers
         assert again.json()["id"] != old.json()["id"]
 
-        assert cli.json("purge") == {"idempotency_keys": 0}
-        assert cli.human("purge") == "Purged 0 idempotency keys.\n"
+        assert cli.json("purge") == {"idempotency_keys": 0, "events": 0}
+        assert cli.human("purge") == "Purged 0 idempotency keys and 0 events.\n"
         listed = client.get("/partners/v1/companies", headers=alice.headers).json()["data"]
         assert [company["name"] for company in listed] == ["Old", "Recent", "Another"]
 

@@ -417,7 +417,8 @@ def test_the_jd_page_shows_every_field_with_labels_and_the_description_as_html(
         ">private<",
     ]:
         assert text in page, text
-    assert "No event of this JD" in page  # the history, empty until the feed writes events
+    history = page[page.index('id="history"') :].split("</table>")[0]
+    assert "<code>mission.created</code></td><td>partner</td>" in history
     assert client.get("/console/missions/msn_01NOSUCHMISSION0000000000000").status_code == 404
 
 
@@ -433,6 +434,14 @@ def test_publishing_with_a_reason_makes_the_jd_live_for_the_partner_and_is_audit
     seen = client.get(f"/partners/v1/missions/{jd['id']}", headers=alice.headers).json()
     assert seen["status"] == "live"
     assert seen["updated_at"] > jd["updated_at"]
+    feed = client.get("/partners/v1/events", headers=alice.headers).json()["data"]
+    decision = feed[-1]
+    assert (decision["type"], decision["actor"]) == ("mission.updated", "crosspath")
+    assert decision["data"]["changed"] == ["status"]
+    assert decision["data"]["reason"] == "Clear and complete."
+    page = client.get(f"/console/missions/{jd['id']}").text
+    history = page[page.index('id="history"') :].split("</table>")[0]
+    assert '<td>crosspath</td><td>status</td><td class="pre">Clear and complete.</td>' in history
     assert audit_actions(engine)[-1] == (EMAIL, "mission.publish", jd["id"], "testclient")
     again = client.post(url, data=form)  # a second tab, or a colleague, already decided
     assert again.status_code == 409

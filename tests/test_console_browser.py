@@ -124,18 +124,29 @@ def test_an_operator_publishes_a_jd_and_the_partner_sees_it_live_and_closes_it(
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_role("status")).to_contain_text("This JD was published.")
     expect(page.locator("#status")).to_have_text("live")
+    decision = page.locator("#history tbody tr").last
+    for text in ("mission.updated", "crosspath", "status", "Clear, complete and fair."):
+        expect(decision).to_contain_text(text)
     screenshot(page, "04-published")
 
     api = f"{server.url}/partners/v1/missions/{jd['id']}"
     live = httpx.get(api, headers=alice).json()
     assert live["status"] == "live"
     assert live["updated_at"] > jd["updated_at"]
+    event = httpx.get(f"{server.url}/partners/v1/events", headers=alice).json()["data"][-1]
+    assert (event["type"], event["actor"], event["data"]["changed"]) == (
+        "mission.updated",
+        "crosspath",
+        ["status"],
+    )
+    assert event["data"]["reason"] == "Clear, complete and fair."
     closed = httpx.patch(api, headers=alice, json={"status": "closed"})
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     page.reload()
     expect(page.locator("#status")).to_have_text("closed")
     expect(page.get_by_role("button", name="Reopen")).to_be_visible()
+    expect(page.locator("#history tbody tr").last).to_contain_text("partner")
 
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Audit log").click()
     entry = page.locator("#audit tbody tr", has_text="mission.publish")

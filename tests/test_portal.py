@@ -114,6 +114,13 @@ def test_the_front_page_explains_the_api_without_a_key(
         "100000 requests in any 10 seconds per API key",  # the configured limit
         "Retry-After",
         "1 MiB",
+        "GET /events?after=<cursor>",
+        "Events are kept 30 days",
+        "410",
+        '"actor": "crosspath"',
+        "POST /webhook-endpoints",
+        "webhook-signature",
+        "within 10 seconds",
     ]:
         assert fact in page, fact
     links = Page(response.text).links

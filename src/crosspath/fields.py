@@ -161,6 +161,40 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Choices:
+    """A set of choices, sent as an array without duplicates."""
+
+    values: tuple[str, ...]
+
+    def __call__(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not value:
+            raise Invalid("must be a non-empty array")
+        chosen = [Choice(self.values)(item) for item in value]
+        if len(set(chosen)) != len(chosen):
+            raise Invalid("must not contain duplicates")
+        return chosen
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {"type": "string", "enum": list(self.values)},
+            "minItems": 1,
+            "uniqueItems": True,
+        }
+
+
+@dataclass(frozen=True)
+class Flag:
+    def __call__(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid("must be true or false")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
 class Code:
     """A code from a reference set; whether it is accepted is checked against the database."""
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from crosspath import etags
 from crosspath.errors import AppError, BadRequest, Conflict, FieldErrors
 from crosspath.fields import Invalid, Line, Problems
+from crosspath.store import feed
 from crosspath.store.resource import Resource
 
 R = TypeVar("R")
@@ -156,6 +157,7 @@ def apply_batch(
             updates.append((index, current, values))
         else:
             results[index] = _done(resource, external_id, 200, current)
+    position = feed.mark(conn)
     try:
         with conn.begin_nested():
             created = resource.insert_many(conn, partner_id, [values for _, values in creates])
@@ -165,6 +167,7 @@ def apply_batch(
         for (index, _, _), record in zip(updates, replaced, strict=True):
             results[index] = _done(resource, record.external_id, 200, record)
     except IntegrityError:
+        feed.forget_after(conn, position)  # the events of the statements undone
         _one_by_one(conn, resource, partner_id, creates, updates, results)
     return {"results": results, "summary": _summary(results, len(updates))}
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from crosspath.access import routes as access
 from crosspath.accounts import keys
 from crosspath.api import openapi
-from crosspath.api.deps import EngineDep, provide_caller, provide_engine
+from crosspath.api.deps import EngineDep, provide_caller, provide_engine, provide_settings
 from crosspath.api.edge import ASGIApp, Edge
 from crosspath.api.errors import handle_exception
 from crosspath.api.logs import configure_logging
@@ -30,14 +30,16 @@ from crosspath.api.ratelimit import make_limiter
 from crosspath.companies import routes as companies
 from crosspath.console import routes as console
 from crosspath.errors import MAX_BODY_BYTES
+from crosspath.events import routes as events
 from crosspath.missions import routes as missions
 from crosspath.portal import pages as portal
 from crosspath.references import routes as references
 from crosspath.settings import Settings
 from crosspath.store.engine import make_engine
 from crosspath.store.transaction import read
+from crosspath.webhooks import routes as webhooks
 
-PARTNER_FEATURES = (companies, missions, references)
+PARTNER_FEATURES = (companies, missions, references, events, webhooks)
 PARTNER_ROUTES = [route for feature in PARTNER_FEATURES for route in feature.ROUTES]
 STATIC: list[Path | PathLike[Any] | str] = [
     Path(portal.__file__).parent / "static",
@@ -67,6 +69,7 @@ def build_litestar(
         # One engine for the app's life: resolved once, then served from Litestar's cache.
         "engine": Provide(provide_engine, use_cache=True, sync_to_thread=False),
         "portal": Provide(portal.provide_portal, sync_to_thread=False),
+        "settings": Provide(provide_settings, use_cache=True, sync_to_thread=False),
     }
     pages = portal.Portal(settings)
     return Litestar(
@@ -84,7 +87,7 @@ def build_litestar(
         dependencies=dependencies,
         exception_handlers={Exception: handle_exception},
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"engine": engine, "portal": pages}),
+        state=State({"engine": engine, "portal": pages, "settings": settings}),
         openapi_config=OpenAPIConfig(
             title="CrossPath Recruitment API",
             version="1.0.0",

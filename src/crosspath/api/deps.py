@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from crosspath.caller import Caller
 from crosspath.errors import BadRequest, FieldErrors, UnsupportedMediaType
 from crosspath.paging import ListQuery, parse_list_query
+from crosspath.settings import Settings
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 MAX_DEPTH = 64  # nesting of a JSON body; far more than any record needs
@@ -24,6 +25,7 @@ _NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"\\'))
 
 CallerDep = NamedDependency[Caller]
 EngineDep = NamedDependency[Engine]
+SettingsDep = NamedDependency[Settings]
 
 
 def provide_caller(request: Request[Any, Any, Any], engine: EngineDep) -> Caller:
@@ -37,6 +39,11 @@ def provide_caller(request: Request[Any, Any, Any], engine: EngineDep) -> Caller
 def provide_engine(state: State) -> Engine:
     engine: Engine = state.engine
     return engine
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
 
 
 def json_object(

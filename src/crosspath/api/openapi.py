@@ -32,6 +32,7 @@ _ERRORS = {
     "403": "You can't update the status of a JD that is not Live.",
     "404": "The record does not exist or is not yours.",
     "409": "external_id is already used by another of your records.",
+    "410": "The cursor is older than the events kept; the message says how to catch up.",
     "412": "The record has changed since the version named by If-Match; nothing was changed.",
     "413": "The request body is larger than 1 MiB.",
     "415": "Content-Type must be application/json.",
@@ -55,6 +56,10 @@ class Section:
     bodies: Mapping[tuple[str, str], str] = field(default_factory=dict)
     responses: Mapping[tuple[str, str], str] = field(default_factory=dict)
     lists: Mapping[str, Mapping[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
+    # GETs with query parameters of their own (not a list's), answered without an ETag.
+    queries: Mapping[str, Mapping[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
+    # Operations that answer 410 for a cursor that has expired.
+    gone: Sequence[tuple[str, str]] = ()
     path_parameters: Mapping[str, str] = field(default_factory=dict)
     forbidden: Sequence[tuple[str, str]] = ()
     # The operations that answer something other than one record (no ETag): batches.
@@ -230,6 +235,8 @@ def _merged(sections: Sequence[Section]) -> Section:
         bodies={k: v for part in sections for k, v in part.bodies.items()},
         responses={k: v for part in sections for k, v in part.responses.items()},
         lists={k: v for part in sections for k, v in part.lists.items()},
+        queries={k: v for part in sections for k, v in part.queries.items()},
+        gone=[pair for part in sections for pair in part.gone],
         path_parameters={k: v for part in sections for k, v in part.path_parameters.items()},
         forbidden=[pair for part in sections for pair in part.forbidden],
         untagged=[pair for part in sections for pair in part.untagged],
@@ -263,19 +270,24 @@ def _describe_partner_operation(
         elif parameter["name"] == "external_id":
             parameter["schema"] = EXTERNAL_ID_PATH
             parameter["description"] = "Your id of the record, percent-encoded (`/` too)."
-    if method == "get" and path in section.lists:
-        query = LIST_QUERY | dict(section.lists[path])
+    listed = method == "get" and (path in section.lists or path in section.queries)
+    if listed:
+        own = section.queries.get(path)
+        query = dict(own) if own is not None else LIST_QUERY | dict(section.lists[path])
         operation["parameters"] = parameters = [
+            parameter for parameter in parameters if parameter["in"] == "path"
+        ] + [
             {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
             for name, (schema, text) in query.items()
         ]
         codes.append("400")
     if (method, path) in section.forbidden:
         codes.append("403")
+    if (method, path) in section.gone:
+        codes.append("410")
     responses = operation["responses"]
     if (named := section.responses.get((method, path))) is not None:
         responses["200"]["content"]["application/json"]["schema"] = ref(named)
-    listed = method == "get" and path in section.lists
     tagged = (method, path) not in section.untagged and not listed
     if method == "post":
         parameters.append(IDEMPOTENCY_KEY)

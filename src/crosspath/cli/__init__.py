@@ -7,7 +7,17 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath.cli import access, audit, db, maintenance, missions, operators, partners, references
+from crosspath.cli import (
+    access,
+    audit,
+    db,
+    events,
+    maintenance,
+    missions,
+    operators,
+    partners,
+    references,
+)
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
 
@@ -29,6 +39,7 @@ for command in (
     missions.missions_group,
     access.access_requests_group,
     maintenance.purge,
+    events.events_group,
     operators.operators_group,
     audit.audit_group,
 ):

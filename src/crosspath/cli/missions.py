@@ -35,7 +35,7 @@ def missions_list(ctx: Context, status: str, as_json: bool) -> None:
 @missions_group.command("set-status")
 @click.argument("mission_id")
 @click.argument("status", type=click.Choice(STATUSES))
-@click.option("--reason", help="Why, for the partner (in the change feed's event).")
+@click.option("--reason", help="Why, for the partner: carried by the change feed's event.")
 @json_option
 @pass_context
 def missions_set_status(

@@ -16,10 +16,11 @@ from crosspath.accounts import service as accounts
 from crosspath.companies.schema import COMPANIES, Company
 from crosspath.console import audit
 from crosspath.errors import BadRequest, Conflict, NotFound
+from crosspath.events import service as feed
 from crosspath.missions import review
 from crosspath.missions.schema import MISSIONS, Mission
 from crosspath.references import service as references
-from crosspath.store.tables import companies, events, missions
+from crosspath.store.tables import companies, missions
 
 MAX_REASON = 2000
 # What each decision does: the statuses it applies to, and the status it gives.
@@ -43,7 +44,6 @@ class QueueItem(msgspec.Struct):
 
 
 class HistoryEntry(msgspec.Struct):
-    seq: int
     type: str
     actor: str | None
     changed: list[str]
@@ -129,30 +129,17 @@ def jd(conn: Connection, mission_id: str) -> JdView:
 
 def history(conn: Connection, partner_id: str, mission_id: str) -> list[HistoryEntry]:
     """The JD's events in the partner's change feed, in the order the partner reads them."""
-    rows = conn.execute(
-        select(events.c.seq, events.c.type, events.c.created_at, events.c.body)
-        .where(events.c.partner_id == partner_id, events.c.record_id == mission_id)
-        .order_by(events.c.seq)
-    )
-    return [_history_entry(row) for row in rows]
+    return [_history_entry(body) for body in feed.history(conn, partner_id, mission_id)]
 
 
-def _history_entry(row: Any) -> HistoryEntry:
-    try:
-        body = msgspec.json.decode(row.body)
-    except msgspec.DecodeError:
-        body = {}
-    data = body.get("data") if isinstance(body, dict) else None
-    data = data if isinstance(data, dict) else {}
-    changed = data.get("changed")
-    reason = data.get("reason")
+def _history_entry(body: dict[str, Any]) -> HistoryEntry:
+    data = body.get("data") or {}
     return HistoryEntry(
-        seq=row.seq,
-        type=row.type,
-        actor=body.get("actor") if isinstance(body, dict) else None,
-        changed=[str(name) for name in changed] if isinstance(changed, list) else [],
-        reason=reason if isinstance(reason, str) else None,
-        created_at=row.created_at,
+        type=body["type"],
+        actor=body.get("actor"),
+        changed=list(data.get("changed") or []),
+        reason=data.get("reason"),
+        created_at=body["created_at"],
     )
 
 

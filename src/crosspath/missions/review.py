@@ -40,4 +40,5 @@ def set_status(
     if partner_id is None:
         raise NotFound(f"There is no mission {mission_id}.")
     current = MISSIONS.load(conn, partner_id, mission_id, MISSION_NOT_FOUND, for_update=True)
-    return MISSIONS.update(conn, partner_id, current, {"status": status})
+    changes = {"status": status}
+    return MISSIONS.update(conn, partner_id, current, changes, actor="crosspath", reason=reason)

@@ -83,6 +83,8 @@ class Portal:
         self.secret = settings.secret_key
         self.rate_limit = settings.rate_limit
         self.rate_limit_window = settings.rate_limit_window
+        self.event_retention_days = settings.event_retention_days
+        self.webhook_timeout = settings.webhook_timeout
         self.form_min_seconds = settings.access_form_min_seconds
         self.limiter: Limiter = make_limiter(
             settings.redis_url, settings.access_request_limit, settings.access_request_window
@@ -125,6 +127,8 @@ def home(request: Request[Any, Any, Any], portal: PortalDep) -> Response[str]:
         rate_limit=portal.rate_limit,
         rate_limit_window=portal.rate_limit_window,
         max_body_mib=MAX_BODY_BYTES // (1024 * 1024),
+        event_retention_days=portal.event_retention_days,
+        webhook_timeout=portal.webhook_timeout,
     )
 
 

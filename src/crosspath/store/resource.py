@@ -23,6 +23,7 @@ from crosspath.fields import Code, Codes, Problems, Spec, parse_fields
 from crosspath.ids import is_id, new_id
 from crosspath.paging import ListQuery, split_page
 from crosspath.records import declared, struct_of
+from crosspath.store import feed
 from crosspath.store.tables import reference_values
 from crosspath.timestamps import rfc3339, utcnow
 
@@ -134,7 +135,12 @@ class Resource(Generic[S]):
         row = self._new_row(partner_id, values, now)
         with self.unique_external_id(conn, partner_id, values):
             conn.execute(self._insert, row)
-        return self._inserted(row, now)
+        record = self._inserted(row, now)
+        self._created(conn, partner_id, record)
+        return record
+
+    def _created(self, conn: Connection, partner_id: str, record: S) -> None:
+        feed.note(conn, partner_id, f"{self.noun}.created", record, list(self.specs))
 
     def _new_row(self, partner_id: str, values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         ids = {"partner_id": partner_id, "id": new_id(self.id_prefix)}
@@ -195,7 +201,10 @@ class Resource(Generic[S]):
         now = utcnow()
         rows = [self._new_row(partner_id, values, now) for values in many]
         conn.execute(self._insert, rows)
-        return [self._inserted(row, now) for row in rows]
+        records = [self._inserted(row, now) for row in rows]
+        for record in records:
+            self._created(conn, partner_id, record)
+        return records
 
     def changes(self, current: S, values: Mapping[str, Any]) -> dict[str, Any]:
         before = self.comparable(current)
@@ -217,15 +226,31 @@ class Resource(Generic[S]):
                 | {"updated_at": now, "_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
             )
         conn.execute(self._update, params)  # the same columns in every row: one SET
-        return [self._replaced(current, values, now) for current, values in many]
+        records = []
+        for current, values in many:
+            records.append(self._replaced(current, values, now))
+            self._updated(conn, partner_id, records[-1], self.changes(current, values))
+        return records
 
     def delete(self, conn: Connection, partner_id: str, record: S) -> None:
-        keys = {"_partner_id": partner_id, "_id": getattr(record, "id")}  # noqa: B009
-        conn.execute(self._delete, keys)
+        record_id = getattr(record, "id")  # noqa: B009
+        conn.execute(self._delete, {"_partner_id": partner_id, "_id": record_id})
+        gone = {"id": record_id, "external_id": getattr(record, "external_id", None)}
+        feed.note(conn, partner_id, f"{self.noun}.deleted", gone, [])
 
-    def update(self, conn: Connection, partner_id: str, current: S, values: Mapping[str, Any]) -> S:
-        """Write the fields of `values` that differ from `current`; a no-op writes nothing and
-        keeps `updated_at`."""
+    def update(
+        self,
+        conn: Connection,
+        partner_id: str,
+        current: S,
+        values: Mapping[str, Any],
+        *,
+        actor: str = "partner",
+        reason: str | None = None,
+    ) -> S:
+        """Write the fields of `values` that differ from `current`; a no-op writes nothing,
+        keeps `updated_at` and makes no event. `actor` made the change (CrossPath's operators:
+        "crosspath"), for the reason given."""
         changed = self.changes(current, values)
         if not changed:
             return current
@@ -234,7 +259,22 @@ class Resource(Generic[S]):
         with self.unique_external_id(conn, partner_id, changed):
             keys = {"_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
             conn.execute(self._update, params | keys)
-        return self._replaced(current, changed, now)
+        record = self._replaced(current, changed, now)
+        self._updated(conn, partner_id, record, changed, actor=actor, reason=reason)
+        return record
+
+    def _updated(
+        self,
+        conn: Connection,
+        partner_id: str,
+        record: S,
+        changed: Mapping[str, Any],
+        *,
+        actor: str = "partner",
+        reason: str | None = None,
+    ) -> None:
+        type_ = f"{self.noun}.updated"
+        feed.note(conn, partner_id, type_, record, list(changed), actor=actor, reason=reason)
 
     def _typed(self, name: str, value: Any) -> Any:
         nested = self._nested.get(name)

@@ -249,12 +249,12 @@ webhook_endpoints = Table(
     Index(None, "id", unique=True),
 )
 
-# One event to send to one endpoint, queued in the transaction of the event.
+# One event to send to one endpoint, queued in the transaction of the event. An endpoint gets
+# each event once, so a delivery is named by its endpoint and its event.
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
     Column("partner_id", String(40), nullable=False),
-    Column("id", String(40), nullable=False),
     Column("endpoint_id", String(40), nullable=False),
     Column("event_seq", BigInteger, nullable=False),
     Column("event_id", String(40), nullable=False),
@@ -266,15 +266,14 @@ webhook_deliveries = Table(
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
-    PrimaryKeyConstraint("partner_id", "id"),
+    PrimaryKeyConstraint("partner_id", "endpoint_id", "event_seq"),
     ForeignKeyConstraint(
         ["partner_id", "endpoint_id"],
         ["webhook_endpoints.partner_id", "webhook_endpoints.id"],
         ondelete="CASCADE",
     ),
-    Index(None, "partner_id", "endpoint_id", "id"),
+    Index(None, "partner_id", "endpoint_id", "event_id", unique=True),
     Index(None, "status", "next_attempt_at"),
-    Index(None, "created_at"),
 )
 
 # CrossPath operators, who sign in to the console. The password is kept only as an argon2id

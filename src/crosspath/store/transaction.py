@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from crosspath.errors import ServiceUnavailable
+from crosspath.store import feed
 from crosspath.store.engine import SQLITE_BUSY_TIMEOUT
 
 T = TypeVar("T")
@@ -33,7 +34,7 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """Committed on success, else rolled back. Services never commit: this is the one place."""
     with _one_writer(engine, write), engine.connect() as conn:
         conn = conn.execution_options(crosspath_write=write)
-        with conn.begin():
+        with conn.begin(), feed.recording(conn):  # the change feed's events, written last
             yield conn
 
 

@@ -68,7 +68,6 @@ def upgrade() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("partner_id", sa.String(length=40), nullable=False),
-        sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("endpoint_id", sa.String(length=40), nullable=False),
         sa.Column("event_seq", sa.BigInteger(), nullable=False),
         sa.Column("event_id", sa.String(length=40), nullable=False),
@@ -86,21 +85,20 @@ def upgrade() -> None:
             name=op.f("fk_webhook_deliveries_partner_id_webhook_endpoints"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("partner_id", "id", name=op.f("pk_webhook_deliveries")),
+        sa.PrimaryKeyConstraint(
+            "partner_id", "endpoint_id", "event_seq", name=op.f("pk_webhook_deliveries")
+        ),
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_webhook_deliveries_partner_id_endpoint_id_id"),
-            ["partner_id", "endpoint_id", "id"],
-            unique=False,
+            batch_op.f("ix_webhook_deliveries_partner_id_endpoint_id_event_id"),
+            ["partner_id", "endpoint_id", "event_id"],
+            unique=True,
         )
         batch_op.create_index(
             batch_op.f("ix_webhook_deliveries_status_next_attempt_at"),
             ["status", "next_attempt_at"],
             unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_webhook_deliveries_created_at"), ["created_at"], unique=False
         )
 
 

@@ -1,0 +1,1 @@
+"""The change feed, read side: a partner's events, oldest first, and their retention."""
