@@ -32,7 +32,7 @@ from crosspath.console.web import (
     safe_next,
     see_other,
 )
-from crosspath.errors import TooManyRequests
+from crosspath.errors import Forbidden, TooManyRequests
 from crosspath.settings import Settings
 from crosspath.store.transaction import write
 
@@ -92,23 +92,13 @@ async def sign_in(
     form = dict((await request.form()).items())
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     next_path = safe_next(str(form.get("next", "")))
-    expected = sessions.form_token(
-        console.secret, "sign-in", request.cookies.get(SIGN_IN_COOKIE, "")
-    )
-    if not request.cookies.get(SIGN_IN_COOKIE) or not hmac.compare_digest(
-        str(form.get(CSRF_FIELD, "")), expected
-    ):
-        return sign_in_form(
-            request,
-            console,
-            next_path=next_path,
-            email=email,
-            message=EXPIRED_FORM,
-            status_code=403,
-        )
+    browser_token = request.cookies.get(SIGN_IN_COOKIE, "")
+    expected = sessions.form_token(console.secret, "sign-in", browser_token)
     try:
+        if not browser_token or not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), expected):
+            raise Forbidden(EXPIRED_FORM)
         token = await signin.sign_in(engine, email, password, client_of(request))
-    except signin.WrongCredentials as exc:
+    except (Forbidden, signin.WrongCredentials, TooManyRequests) as exc:
         return sign_in_form(
             request,
             console,
@@ -116,15 +106,6 @@ async def sign_in(
             email=email,
             message=exc.message,
             status_code=exc.status_code,
-        )
-    except TooManyRequests as exc:
-        return sign_in_form(
-            request,
-            console,
-            next_path=next_path,
-            email=email,
-            message=exc.message,
-            status_code=429,
             headers=exc.headers,
         )
     return see_other(
