@@ -467,3 +467,32 @@ def test_a_failing_command_prints_one_line_naming_the_problem(
     with cli.engine() as engine, transaction(engine) as conn:  # a failed command changes nothing
         assert [partner.id for partner in accounts.list_partners(conn)] == [alice.id, bob.id]
         assert references.count_current(conn)["sectors"] == 20
+
+
+def test_a_review_decision_with_a_reason_shows_in_the_partners_events(cli: Cli) -> None:
+    alice, bob = cli.partners()
+    with cli.client() as client:
+        company = client.post(
+            "/partners/v1/companies", json={"name": "Clinica"}, headers=alice.headers
+        ).json()
+        mission = client.post(
+            "/partners/v1/missions",
+            json={"company_id": company["id"], "title": "Nurse", "description": "Care.",
+                  "position": "software_engineering", "location": "fr-paris"},
+            headers=alice.headers,
+        ).json()  # fmt: skip
+    published = cli.json("missions", "set-status", mission["id"], "live", "--reason", "Looks good")
+    assert published["status"] == "live"
+    events = cli.json("events", "list", alice.id)
+    assert [(e["type"], e["actor"]) for e in events] == [
+        ("mission.updated", "crosspath"),
+        ("mission.created", "partner"),
+        ("company.created", "partner"),
+    ]
+    assert events[0]["data"]["reason"] == "Looks good"
+    assert events[0]["data"]["changed"] == ["status"]
+    shown = cli.human("events", "list", alice.id, "--limit", "1")
+    assert "mission.updated" in shown
+    assert "crosspath  status  reason: Looks good" in shown
+    assert cli.json("events", "list", bob.id) == []
+    assert cli.human("events", "list", bob.id) == "(none)\n"

@@ -17,6 +17,8 @@ from crosspath.cli import (
     operators,
     partners,
     references,
+    webhooks,
+    worker,
 )
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
@@ -40,6 +42,8 @@ for command in (
     access.access_requests_group,
     maintenance.purge,
     events.events_group,
+    webhooks.webhooks_group,
+    worker.worker,
     operators.operators_group,
     audit.audit_group,
 ):
