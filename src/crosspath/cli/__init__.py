@@ -9,10 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crosspath.cli import (
     access,
+    audit,
     db,
     events,
     maintenance,
     missions,
+    operators,
     partners,
     references,
     webhooks,
@@ -42,6 +44,8 @@ for command in (
     events.events_group,
     webhooks.webhooks_group,
     worker.worker,
+    operators.operators_group,
+    audit.audit_group,
 ):
     cli.add_command(command)
 
