@@ -21,8 +21,12 @@ FEATURES = (
     "portal",
     "events",
     "webhooks",
+    "console",
 )
-NOT_WEB_MODULES = ("service", "schema", "review", "keys", "endpoints", "outbound")
+NOT_WEB_MODULES = (
+    *("service", "schema", "review", "keys"),
+    *("endpoints", "outbound", "signing", "queue", "delivery", "worker", "overview"),
+)
 FRAMEWORKS = ("litestar", "granian")
 
 

@@ -316,3 +316,22 @@ def test_concurrent_writers_commit_out_of_order_and_a_follower_sees_each_event_o
     with transaction(engine) as conn:
         numbers = list(conn.scalars(select(events.c.seq).order_by(events.c.seq)))
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_a_running_delivery_worker_purges_events_past_their_retention(
+    client: TestClient[Any], engine: Engine, settings: Any, alice: Partner
+) -> None:
+    from tests.webhook_setup import running
+
+    company = create_company(client, BASE, alice)
+    client.patch(f"{BASE}/companies/{company['id']}", json={"name": "Renamed"},
+                 headers=alice.headers)  # fmt: skip
+    with transaction(engine, write=True) as conn:
+        old = utcnow() - timedelta(days=settings.event_retention_days + 1)
+        conn.execute(update(events).where(events.c.seq == 1).values(created_at=old))
+    with running(engine, settings):
+        deadline = time.monotonic() + 10
+        while len(follow(client, alice)[0]) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    kept, _ = follow(client, alice)
+    assert [e["data"]["object"]["name"] for e in kept] == ["Renamed"]

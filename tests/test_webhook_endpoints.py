@@ -15,6 +15,7 @@ from crosspath.settings import Settings
 from crosspath.store.tables import webhook_deliveries
 from crosspath.store.transaction import transaction
 from tests.conftest import Partner, create_company, error_of
+from tests.webhook_setup import allowing_private_urls
 
 BASE = "/partners/v1"
 HOOKS = f"{BASE}/webhook-endpoints"
@@ -30,14 +31,7 @@ def register(client: TestClient[Any], partner: Partner, **body: Any) -> dict[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    from tests.conftest import SECRET
-
-    return Settings(
-        database_url=database_url,
-        secret_key=SECRET,
-        rate_limit=100_000,
-        webhook_allow_private_urls=True,
-    )
+    return allowing_private_urls(database_url)
 
 
 def queued(engine: Engine, endpoint_id: str) -> list[tuple[str, str]]:

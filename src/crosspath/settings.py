@@ -32,6 +32,7 @@ class Settings:
     webhook_timeout: int = 10
     webhook_retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
     webhook_allow_private_urls: bool = False
+    console_idle_minutes: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -71,6 +72,9 @@ class Settings:
                 env, "CROSSPATH_WEBHOOK_RETRY_SCHEDULE", defaults.webhook_retry_schedule
             ),
             webhook_allow_private_urls=_flag(env, "CROSSPATH_WEBHOOK_ALLOW_PRIVATE_URLS"),
+            console_idle_minutes=_positive_int(
+                env, "CROSSPATH_CONSOLE_IDLE_MINUTES", defaults.console_idle_minutes
+            ),
         )
         settings.check()
         return settings

@@ -28,6 +28,7 @@ from crosspath.api.errors import handle_exception
 from crosspath.api.logs import configure_logging
 from crosspath.api.ratelimit import make_limiter
 from crosspath.companies import routes as companies
+from crosspath.console import routes as console
 from crosspath.errors import MAX_BODY_BYTES
 from crosspath.events import routes as events
 from crosspath.missions import routes as missions
@@ -43,6 +44,7 @@ PARTNER_ROUTES = [route for feature in PARTNER_FEATURES for route in feature.ROU
 STATIC: list[Path | PathLike[Any] | str] = [
     Path(portal.__file__).parent / "static",
     Path(openapi.__file__).parent / "static",
+    Path(console.__file__).parent / "static",
 ]
 
 
@@ -79,6 +81,7 @@ def build_litestar(
             openapi.docs_page,
             *portal.ROUTES,
             *access.ROUTES,
+            console.router(settings),
             create_static_files_router("/static", directories=STATIC, include_in_schema=False),
         ],
         dependencies=dependencies,

@@ -7,7 +7,19 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crosspath.cli import access, db, events, maintenance, missions, partners, references
+from crosspath.cli import (
+    access,
+    audit,
+    db,
+    events,
+    maintenance,
+    missions,
+    operators,
+    partners,
+    references,
+    webhooks,
+    worker,
+)
 from crosspath.errors import AppError
 from crosspath.settings import SettingsError
 
@@ -30,6 +42,10 @@ for command in (
     access.access_requests_group,
     maintenance.purge,
     events.events_group,
+    webhooks.webhooks_group,
+    worker.worker,
+    operators.operators_group,
+    audit.audit_group,
 ):
     cli.add_command(command)
 

@@ -33,6 +33,8 @@ def access_requests_approve(ctx: Context, request_id: str, as_json: bool) -> Non
     """Approve a pending request: create the partner account and its first key (printed once)."""
     with ctx.write() as conn:
         approval = access_requests.approve(conn, ctx.settings.secret_key, request_id)
+        detail = f"partner {approval.partner_id}, key {approval.key_id}"
+        ctx.audit(conn, "access_request.approve", request_id, detail)
         request = access_requests.get(conn, request_id)
     emit(
         as_json,
@@ -54,4 +56,5 @@ def access_requests_reject(ctx: Context, request_id: str, reason: str, as_json: 
     """Reject a pending request, with a reason kept on its record."""
     with ctx.write() as conn:
         request = access_requests.reject(conn, request_id, reason)
+        ctx.audit(conn, "access_request.reject", request_id, request.reason)
     emit(as_json, request, lambda: f"Rejected {request.id} ({request.company}).")

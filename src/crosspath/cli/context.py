@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +14,7 @@ import msgspec
 from sqlalchemy import Engine, make_url
 from sqlalchemy.engine import Connection
 
+from crosspath.console import audit
 from crosspath.settings import Settings
 from crosspath.store.engine import make_engine
 from crosspath.store.migrate import current_revision
@@ -49,6 +52,12 @@ class Context:
         with transaction(self.engine, write=True) as conn:
             yield conn
 
+    def audit(
+        self, conn: Connection, action: str, record_id: str | None, detail: str | None = None
+    ) -> None:
+        """Record a change made from the command line, in the transaction that makes it."""
+        audit.record(conn, cli_actor(), action, record_id, detail)
+
     def require_schema(self) -> None:
         """Refuse, in one line, to work on a database that was never created; and never
         create an empty SQLite file by looking for one."""
@@ -63,6 +72,15 @@ class Context:
             if current_revision(conn) is None:
                 raise click.ClickException(NO_SCHEMA.format(url=shown))
         self._checked = True
+
+
+def cli_actor() -> audit.Actor:
+    """Who ran the command, as the audit log names them: the OS user and the host."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name, no passwd entry (some containers)
+        user = "unknown"
+    return audit.Actor(f"cli:{user}", f"cli:{socket.gethostname()}")
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)

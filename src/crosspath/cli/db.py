@@ -6,6 +6,7 @@ import click
 
 from crosspath.cli.context import Context, emit, json_option, pass_context
 from crosspath.cli.demo import seed_demo
+from crosspath.cli.worker import start_beside, stop_beside
 from crosspath.references import service as references
 from crosspath.store.migrate import upgrade
 
@@ -44,9 +45,16 @@ def db_upgrade(ctx: Context, as_json: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--demo", is_flag=True, help="On an empty database, create a demo partner and key.")
+@click.option(
+    "--worker/--no-worker",
+    "with_worker",
+    default=True,
+    show_default=True,
+    help="Run a webhook delivery worker beside the server, in its own process.",
+)
 @pass_context
-def serve(ctx: Context, host: str, port: int, workers: int, demo: bool) -> None:
-    """Run pending migrations, then serve the API."""
+def serve(ctx: Context, host: str, port: int, workers: int, demo: bool, with_worker: bool) -> None:
+    """Run pending migrations, then serve the API (and deliver webhooks, unless --no-worker)."""
     from granian.constants import Interfaces
     from granian.server import Server
 
@@ -65,15 +73,20 @@ def serve(ctx: Context, host: str, port: int, workers: int, demo: bool) -> None:
             "Note: without CROSSPATH_REDIS_URL each worker counts the rate limit on its own.",
             err=True,
         )
-    Server(
-        "crosspath.api.app:create_app",
-        address=host,
-        port=port,
-        workers=workers,
-        interface=Interfaces.ASGI,
-        factory=True,
-        log_enabled=False,
-    ).serve()
+    delivering = start_beside(ctx.settings) if with_worker else None
+    try:
+        Server(
+            "crosspath.api.app:create_app",
+            address=host,
+            port=port,
+            workers=workers,
+            interface=Interfaces.ASGI,
+            factory=True,
+            log_enabled=False,
+        ).serve()
+    finally:
+        if delivering is not None:
+            stop_beside(delivering, ctx.settings)
 
 
 def demo_banner(base: str, key: str | None) -> str:

@@ -44,4 +44,7 @@ def missions_set_status(
     """Publish (live), close or reopen (private or live) a mission."""
     with ctx.write() as conn:
         mission = review.set_status(conn, mission_id, status, reason=reason)
+        ctx.audit(
+            conn, "mission.set_status", mission.id, f"{status}: {reason}" if reason else status
+        )
     emit(as_json, mission, lambda: f"Mission {mission.id} is now {mission.status}.")

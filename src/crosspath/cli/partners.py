@@ -21,6 +21,7 @@ def partners_create(ctx: Context, name: str, as_json: bool) -> None:
     """Create a partner account."""
     with ctx.write() as conn:
         partner = accounts.create_partner(conn, name)
+        ctx.audit(conn, "partner.create", partner.id, partner.name)
     emit(
         as_json,
         {"id": partner.id, "name": partner.name},
@@ -46,6 +47,7 @@ def partners_disable(ctx: Context, partner_id: str, as_json: bool) -> None:
     """Disable a partner: all its keys are refused from the next request on."""
     with ctx.write() as conn:
         partner = accounts.disable_partner(conn, partner_id)
+        ctx.audit(conn, "partner.disable", partner.id)
     emit(as_json, partner, lambda: f"Disabled partner {partner.id}; its keys no longer work.")
 
 
@@ -63,6 +65,7 @@ def keys_issue(ctx: Context, partner_id: str, label: str | None, as_json: bool) 
     """Issue a key. It is printed once and never stored in clear."""
     with ctx.write() as conn:
         issued = accounts.issue_key(conn, ctx.settings.secret_key, partner_id, label)
+        ctx.audit(conn, "key.issue", issued.id, f"partner {partner_id}")
     emit(
         as_json,
         issued,
@@ -90,4 +93,5 @@ def keys_revoke(ctx: Context, key_id: str, as_json: bool) -> None:
     """Revoke a key: refused from the next request on."""
     with ctx.write() as conn:
         info = accounts.revoke_key(conn, key_id)
+        ctx.audit(conn, "key.revoke", info.id, f"partner {info.partner_id}")
     emit(as_json, info, lambda: f"Revoked key {info.id} ({info.prefix}…).")

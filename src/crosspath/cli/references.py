@@ -44,7 +44,8 @@ def references_load(ctx: Context, file: Path, as_json: bool) -> None:
         raise click.ClickException(f"{file} is not a valid reference file: {exc}") from None
     with ctx.write() as conn:
         counts = references.load(conn, data)
-    result = {"kind": data.kind, "mode": data.mode, **counts}
+        result = {"kind": data.kind, "mode": data.mode, **counts}
+        ctx.audit(conn, "references.load", data.kind, msgspec.json.encode(result).decode())
     emit(
         as_json,
         result,

@@ -23,6 +23,8 @@ async def get_events(
     twice. Without `after`, the feed starts at the oldest event kept."""
     query = service.parse_query(list(request.query_params.multi_items()))
     days = settings.event_retention_days
+    # Two statements without a transaction around them: `page` reads them in the order that
+    # keeps the answer right (see there), and one snapshot would add two round trips.
     body = await read(engine, service.page, caller.partner_id, query, days)
     return Response(body, media_type=MediaType.JSON)
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from crosspath.errors import BadRequest, FieldErrors, Gone
@@ -79,32 +79,31 @@ def decode_cursor(cursor: str) -> int | None:
     return int(number)
 
 
-# One statement, so one snapshot: the partner's feed position and the page of events after the
-# cursor (none, when there are none: the outer join still gives the partner's row).
 _PAGE = (
-    select(partners.c.event_seq, partners.c.events_purged_through, events.c.seq, events.c.body)
-    .select_from(partners)
-    .outerjoin(
-        events,
-        and_(events.c.partner_id == partners.c.id, events.c.seq > bindparam("_after")),
-    )
-    .where(partners.c.id == bindparam("_partner_id"))
+    select(events.c.seq, events.c.body)
+    .where(events.c.partner_id == bindparam("_partner_id"), events.c.seq > bindparam("_after"))
     .order_by(events.c.seq)
     .limit(bindparam("_limit"))
+)
+_POSITION = select(partners.c.event_seq, partners.c.events_purged_through).where(
+    partners.c.id == bindparam("_partner_id")
 )
 
 
 def page(conn: Connection, partner_id: str, query: FeedQuery, retention_days: int) -> bytes:
-    """The page as the feed answers it, the stored events spliced in as they are."""
+    """The page as the feed answers it, the stored events spliced in as they are.
+
+    The events are read first and the partner's feed position after them, so that a purge
+    that ran in between is seen (a 410): the position can only be newer than the page.
+    """
     params = {"_partner_id": partner_id, "_after": query.after or 0, "_limit": query.limit + 1}
-    rows = conn.execute(_PAGE, params).all()
-    last_given, purged = rows[0].event_seq, rows[0].events_purged_through
+    found = conn.execute(_PAGE, params).all()
+    last_given, purged = conn.execute(_POSITION, params).one()
     if query.after is not None:
         if query.after > last_given:
             raise BadRequest(NOT_A_CURSOR[0].upper() + NOT_A_CURSOR[1:] + ".")
         if query.after < purged:
             raise Gone(EXPIRED.format(days=retention_days))
-    found = [row for row in rows if row.seq is not None]
     shown = found[: query.limit]
     position = shown[-1].seq if shown else max(query.after or 0, purged)
     more = b"true" if len(found) > query.limit else b"false"

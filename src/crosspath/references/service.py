@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from crosspath.fields import Problems
 from crosspath.references.defaults import default_sets
@@ -71,39 +73,76 @@ def _file_problems(data: ReferenceFile) -> Problems:
     return problems
 
 
-def _upsert(conn: Connection, kind: str, items: Iterable[ReferenceItem]) -> dict[str, int]:
-    existing = {
-        row.code: row
-        for row in conn.execute(select(reference_values).where(reference_values.c.kind == kind))
-    }
-    position = max((row.position for row in existing.values()), default=0)
-    new_rows, counts = [], {"added": 0, "updated": 0}
+class LoadPreview(msgspec.Struct):
+    """What loading a file would do, before it is applied."""
+
+    kind: str
+    mode: str
+    added: list[ReferenceItem]
+    updated: list[ReferenceItem]  # relabelled, or brought back from retirement
+    retired: list[ReferenceItem]
+
+
+def preview(conn: Connection, data: ReferenceFile) -> LoadPreview:
+    """What `load` would add, update and retire, changing nothing."""
+    _file_problems(data).raise_if_any()
+    existing = _existing(conn, data.kind)
+    added, updated = _plan(existing, data.values)
+    listed = {item.code.strip() for item in data.values}
+    retired = [
+        ReferenceItem(row.code, row.label, row.country)
+        for row in sorted(existing.values(), key=lambda row: row.position)
+        if data.mode == "replace" and row.retired_at is None and row.code not in listed
+    ]
+    return LoadPreview(data.kind, data.mode, added, updated, retired)
+
+
+def _existing(conn: Connection, kind: str) -> dict[str, Row[Any]]:
+    rows = conn.execute(select(reference_values).where(reference_values.c.kind == kind))
+    return {row.code: row for row in rows}
+
+
+def _plan(
+    existing: dict[str, Row[Any]], items: Iterable[ReferenceItem]
+) -> tuple[list[ReferenceItem], list[ReferenceItem]]:
+    """The file's values that are new, and those that change an existing one."""
+    added, updated = [], []
     for item in items:
-        code, label = item.code.strip(), item.label.strip()
-        row = existing.get(code)
+        cleaned = ReferenceItem(item.code.strip(), item.label.strip(), item.country)
+        row = existing.get(cleaned.code)
         if row is None:
-            position += 1
-            new_rows.append(
+            added.append(cleaned)
+        elif (row.label, row.country, row.retired_at) != (cleaned.label, cleaned.country, None):
+            updated.append(cleaned)
+    return added, updated
+
+
+def _upsert(conn: Connection, kind: str, items: Iterable[ReferenceItem]) -> dict[str, int]:
+    existing = _existing(conn, kind)
+    added, updated = _plan(existing, items)
+    position = max((row.position for row in existing.values()), default=0)
+    for item in updated:
+        conn.execute(
+            update(reference_values)
+            .where(reference_values.c.kind == kind, reference_values.c.code == item.code)
+            .values(label=item.label, country=item.country, retired_at=None)
+        )
+    if added:
+        conn.execute(
+            insert(reference_values),
+            [
                 {
                     "kind": kind,
-                    "code": code,
-                    "label": label,
+                    "code": item.code,
+                    "label": item.label,
                     "country": item.country,
-                    "position": position,
+                    "position": position + offset,
                     "retired_at": None,
                 }
-            )
-            counts["added"] += 1
-        elif (row.label, row.country, row.retired_at) != (label, item.country, None):
-            conn.execute(
-                update(reference_values)
-                .where(reference_values.c.kind == kind, reference_values.c.code == code)
-                .values(label=label, country=item.country, retired_at=None)
-            )
-            counts["updated"] += 1
-    if new_rows:
-        conn.execute(insert(reference_values), new_rows)
-    return counts
+                for offset, item in enumerate(added, start=1)
+            ],
+        )
+    return {"added": len(added), "updated": len(updated)}
 
 
 _CURRENT = (
@@ -120,6 +159,19 @@ def current(conn: Connection, kind: str) -> list[ReferenceItem]:
 
 def all_current(conn: Connection) -> dict[str, list[ReferenceItem]]:
     return {kind: current(conn, kind) for kind in KINDS}
+
+
+def labels(conn: Connection, kind: str, codes: Iterable[str]) -> dict[str, str]:
+    """The labels of these codes, retired ones included (a record may still hold one)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(reference_values.c.code, reference_values.c.label).where(
+            reference_values.c.kind == kind, reference_values.c.code.in_(wanted)
+        )
+    )
+    return {row.code: row.label for row in rows}
 
 
 def count_current(conn: Connection) -> dict[str, int]:

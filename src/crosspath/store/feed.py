@@ -11,7 +11,8 @@ until the transaction ends, so the next number is handed out only once the previ
 committed (or rolled back and handed out again). A reader that asks for `seq > cursor` can
 therefore never see event n+1 before event n, however the writers' transactions interleave.
 The lock is held for the time of a COMMIT: concurrent writes of one partner take turns there,
-other partners never wait.
+other partners never wait. On PostgreSQL the counter, the events and their deliveries are one
+statement (one round trip); SQLite, in process, runs the three.
 """
 
 from __future__ import annotations
@@ -22,11 +23,32 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Insert,
+    String,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from crosspath.ids import new_id
-from crosspath.store.tables import events, partners, webhook_deliveries, webhook_endpoints
+from crosspath.store.tables import (
+    UTCDateTime,
+    events,
+    partners,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 from crosspath.timestamps import rfc3339, utcnow
 
 _PENDING = "crosspath_feed"
@@ -106,18 +128,19 @@ _WANTS = or_(
     webhook_endpoints.c.type_filter == "",
     webhook_endpoints.c.type_filter.contains(literal(",") + events.c.type + literal(",")),
 )
+_QUEUED_COLUMNS = [
+    "partner_id",
+    "endpoint_id",
+    "event_seq",
+    "event_id",
+    "event_type",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+]
 _QUEUE = insert(webhook_deliveries).from_select(
-    [
-        "partner_id",
-        "endpoint_id",
-        "event_seq",
-        "event_id",
-        "event_type",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ],
+    _QUEUED_COLUMNS,
     select(
         events.c.partner_id,
         webhook_endpoints.c.id,
@@ -139,6 +162,73 @@ _QUEUE = insert(webhook_deliveries).from_select(
 )
 
 
+def _in_one_statement() -> Insert:
+    """On PostgreSQL, the three steps of `write_events` as one statement (one round trip): the
+    counter taken, the events numbered from it, their deliveries queued."""
+
+    def texts(name: str) -> BindParameter[Any]:
+        return bindparam(name, type_=ARRAY(Text))
+
+    partner_id = bindparam("_partner_id", type_=String)
+    count = func.cardinality(texts("_ids"))
+    counter = (
+        update(partners)
+        .where(partners.c.id == partner_id)
+        .values(event_seq=partners.c.event_seq + count)
+        .returning(partners.c.event_seq)
+        .cte("counter")
+    )
+    given = (
+        func.unnest(texts("_ids"), texts("_types"), texts("_record_ids"), texts("_bodies"))
+        .table_valued("id", "type", "record_id", "body", with_ordinality="ord")
+        .render_derived(name="given")
+    )
+    numbered = select(
+        partner_id,
+        counter.c.event_seq - count + given.c.ord,
+        given.c.id,
+        given.c.type,
+        given.c.record_id,
+        bindparam("_now", type_=UTCDateTime()),
+        given.c.body,
+    ).select_from(counter.join(given, true()))
+    new = (
+        insert(events)
+        .from_select(
+            ["partner_id", "seq", "id", "type", "record_id", "created_at", "body"], numbered
+        )
+        .returning(
+            events.c.partner_id, events.c.seq, events.c.id, events.c.type, events.c.created_at
+        )
+        .cte("new")
+    )
+    wants = or_(
+        webhook_endpoints.c.type_filter == "",
+        webhook_endpoints.c.type_filter.contains(literal(",") + new.c.type + literal(",")),
+    )
+    return insert(webhook_deliveries).from_select(
+        _QUEUED_COLUMNS,
+        select(
+            new.c.partner_id,
+            webhook_endpoints.c.id,
+            new.c.seq,
+            new.c.id,
+            new.c.type,
+            literal("pending"),
+            literal(0),
+            new.c.created_at,
+            new.c.created_at,
+        )
+        .select_from(
+            new.join(webhook_endpoints, webhook_endpoints.c.partner_id == new.c.partner_id)
+        )
+        .where(webhook_endpoints.c.enabled.is_(True), wants),
+    )
+
+
+_WRITE_POSTGRESQL = _in_one_statement()
+
+
 def write_events(conn: Connection, changes: Sequence[Change]) -> None:
     by_partner: dict[str, list[Change]] = {}
     for change in changes:
@@ -146,6 +236,18 @@ def write_events(conn: Connection, changes: Sequence[Change]) -> None:
     now = utcnow()
     created_at = rfc3339(now)
     for partner_id, theirs in sorted(by_partner.items()):
+        if conn.dialect.name == "postgresql":
+            rows = [_row(change, 0, now, created_at) for change in theirs]
+            params = {
+                "_partner_id": partner_id,
+                "_now": now,
+                "_ids": [row["id"] for row in rows],
+                "_types": [row["type"] for row in rows],
+                "_record_ids": [row["record_id"] for row in rows],
+                "_bodies": [row["body"] for row in rows],
+            }
+            conn.execute(_WRITE_POSTGRESQL, params)
+            continue
         last = conn.scalar(_NEXT_SEQ, {"_partner_id": partner_id, "_count": len(theirs)})
         if last is None:
             raise OutsideTransaction(f"there is no partner {partner_id}")

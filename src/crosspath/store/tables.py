@@ -275,3 +275,61 @@ webhook_deliveries = Table(
     Index(None, "partner_id", "endpoint_id", "event_id", unique=True),
     Index(None, "status", "next_attempt_at"),
 )
+
+# CrossPath operators, who sign in to the console. The password is kept only as an argon2id
+# hash; a disabled operator can no longer sign in and every session of theirs ends.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("password_changed_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime()),
+    Index(None, "email", unique=True),
+)
+
+# A signed-in console session. Only a hash of the cookie's token is kept, so a copy of the
+# table opens no session; `last_seen_at` drives the idle timeout.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator_id", String(40), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    ForeignKeyConstraint(["operator_id"], ["operators.id"]),
+    Index(None, "operator_id"),
+)
+
+# Failed console sign-ins, counted per e-mail address and per client address to slow down
+# password guessing across every worker and instance.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "email", "created_at"),
+    Index(None, "client", "created_at"),
+    Index(None, "created_at"),
+)
+
+# Every change an operator makes, from the console or the command line: who, what, on which
+# record, when, and from where. Never updated or deleted by the service.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("record_id", String(100)),
+    Column("address", String(300), nullable=False),
+    Column("detail", Text),
+    Index(None, "record_id", "id"),
+)

@@ -7,8 +7,6 @@ be set to be tried again now.
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,11 +56,6 @@ _COUNT = select(func.count()).where(webhook_endpoints.c.partner_id == bindparam(
 _LOCK_PARTNER = (
     select(partners.c.id).where(partners.c.id == bindparam("_partner_id")).with_for_update()
 )
-
-
-def new_secret() -> str:
-    """A signing secret as Standard Webhooks writes one: `whsec_` and 24 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def parse(body: Mapping[str, Any], *, creating: bool) -> tuple[dict[str, Any], Problems]:

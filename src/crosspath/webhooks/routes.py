@@ -22,7 +22,7 @@ from crosspath.settings import Settings
 from crosspath.store.idempotency import Outcome
 from crosspath.store.transaction import read, write
 from crosspath.webhooks import endpoints as service
-from crosspath.webhooks import outbound
+from crosspath.webhooks import outbound, signing
 from crosspath.webhooks.schema import (
     DELIVERY_STATUSES,
     MAX_ENDPOINTS,
@@ -74,7 +74,7 @@ async def post_endpoint(
     signing `secret`, shown this once. At most 10 endpoints per account."""
     data = json_object(request, body)
     values = await _checked(data, settings, creating=True)
-    secret = service.new_secret()
+    secret = signing.new_secret()
 
     def create(conn: Any) -> Outcome:
         created = service.create_endpoint(conn, caller.partner_id, values, secret)

@@ -1,0 +1,1 @@
+"""The operators' console: CrossPath's own web pages for reviewing JDs and running accounts."""
