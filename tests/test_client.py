@@ -3,12 +3,24 @@ idempotency keys, errors, references."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from crosspath_client import ApiError, Client, Company, Feed, Mission
+from crosspath_client import (
+    ApiError,
+    Client,
+    Company,
+    Feed,
+    InvalidSignature,
+    Mission,
+    verify_webhook,
+)
 
 from tests.conftest import Partner
 from tests.served import Served, served_fixture  # noqa: F401
@@ -219,3 +231,39 @@ def test_webhook_endpoints_are_registered_listed_changed_and_removed(client: Cli
     with pytest.raises(ApiError) as raised:
         client.webhook_endpoints.get(created.id)
     assert raised.value.status == 404
+
+
+def test_a_real_delivery_verifies_with_the_endpoint_secret(client: Client) -> None:
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append((body, dict(self.headers)))
+            self.send_response(204)
+            self.end_headers()
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
+        endpoint = client.webhook_endpoints.create(url, event_types=["company.created"])
+        assert endpoint.secret is not None
+        client.companies.put("c-1", company("c-1"))
+        for _ in range(300):  # the worker beside the server sends it within seconds
+            if received:
+                break
+            time.sleep(0.05)
+        (body, headers), *_ = received
+        event = verify_webhook(body, headers, endpoint.secret)
+        (from_feed,) = Feed(client)
+        assert event == from_feed
+        assert json.loads(body)["data"]["object"]["external_id"] == "c-1"
+        with pytest.raises(InvalidSignature):
+            verify_webhook(body + b" ", headers, endpoint.secret)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
