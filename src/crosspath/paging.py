@@ -35,22 +35,10 @@ def parse_list_query(
     filters: Mapping[str, Callable[[str], Any]],
 ) -> ListQuery:
     """Parse `limit`, `cursor` and the named filters; anything unknown or repeated is a 400."""
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for name, value in params:
-        if name in seen:
-            problems.append(f"{name} must not be repeated")
-        elif name not in ("limit", "cursor", *filters):
-            problems.append(f"{name} is not a known query parameter")
-        seen.setdefault(name, value)
+    seen, problems = known_params(params, ("limit", "cursor", *filters))
     limit, after, values = DEFAULT_LIMIT, None, {}
     if "limit" in seen:
-        raw = seen["limit"].strip()
-        # isdigit() alone accepts "²", which int() refuses; only ASCII digits are a number here.
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-            problems.append(f"limit must be an integer between 1 and {MAX_LIMIT}")
-        else:
-            limit = int(raw)
+        limit = parse_limit(seen["limit"], problems) or limit
     if "cursor" in seen:
         after = decode_cursor(seen["cursor"], id_prefix)
         if after is None:
@@ -64,6 +52,30 @@ def parse_list_query(
     if problems:
         raise FieldErrors(problems)
     return ListQuery(limit=limit, after=after, filters=values)
+
+
+def known_params(
+    params: Sequence[tuple[str, str]], names: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each query parameter by name, and a problem for each unknown or repeated one."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for name, value in params:
+        if name in seen:
+            problems.append(f"{name} must not be repeated")
+        elif name not in names:
+            problems.append(f"{name} is not a known query parameter")
+        seen.setdefault(name, value)
+    return seen, problems
+
+
+def parse_limit(raw: str, problems: list[str], maximum: int = MAX_LIMIT) -> int | None:
+    raw = raw.strip()
+    # isdigit() alone accepts "²", which int() refuses; only ASCII digits are a number here.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        problems.append(f"limit must be an integer between 1 and {maximum}")
+        return None
+    return int(raw)
 
 
 def encode_cursor(last_id: str) -> str:

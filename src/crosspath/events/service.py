@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from crosspath.errors import BadRequest, FieldErrors, Gone
+from crosspath.paging import known_params, parse_limit
 from crosspath.store.tables import events, partners, webhook_deliveries
 from crosspath.timestamps import utcnow
 
@@ -40,21 +41,10 @@ class FeedQuery:
 
 def parse_query(params: Sequence[tuple[str, str]]) -> FeedQuery:
     """`after` and `limit`; anything unknown or repeated is a 400, as on every list."""
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for name, value in params:
-        if name in seen:
-            problems.append(f"{name} must not be repeated")
-        elif name not in ("after", "limit"):
-            problems.append(f"{name} is not a known query parameter")
-        seen.setdefault(name, value)
+    seen, problems = known_params(params, ("after", "limit"))
     limit, after = MAX_LIMIT, None
     if "limit" in seen:
-        raw = seen["limit"].strip()
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-            problems.append(f"limit must be an integer between 1 and {MAX_LIMIT}")
-        else:
-            limit = int(raw)
+        limit = parse_limit(seen["limit"], problems, MAX_LIMIT) or limit
     if "after" in seen:
         after = decode_cursor(seen["after"])
         if after is None:
