@@ -229,7 +229,8 @@ class Resource(Generic[S]):
         records = []
         for current, values in many:
             records.append(self._replaced(current, values, now))
-            self._updated(conn, partner_id, records[-1], self.changes(current, values))
+            changed = list(self.changes(current, values))
+            feed.note(conn, partner_id, f"{self.noun}.updated", records[-1], changed)
         return records
 
     def delete(self, conn: Connection, partner_id: str, record: S) -> None:
@@ -260,21 +261,9 @@ class Resource(Generic[S]):
             keys = {"_partner_id": partner_id, "_id": getattr(current, "id")}  # noqa: B009
             conn.execute(self._update, params | keys)
         record = self._replaced(current, changed, now)
-        self._updated(conn, partner_id, record, changed, actor=actor, reason=reason)
+        updated = f"{self.noun}.updated"
+        feed.note(conn, partner_id, updated, record, list(changed), actor=actor, reason=reason)
         return record
-
-    def _updated(
-        self,
-        conn: Connection,
-        partner_id: str,
-        record: S,
-        changed: Mapping[str, Any],
-        *,
-        actor: str = "partner",
-        reason: str | None = None,
-    ) -> None:
-        type_ = f"{self.noun}.updated"
-        feed.note(conn, partner_id, type_, record, list(changed), actor=actor, reason=reason)
 
     def _typed(self, name: str, value: Any) -> Any:
         nested = self._nested.get(name)
