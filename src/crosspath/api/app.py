@@ -90,7 +90,7 @@ def build_litestar(
         state=State({"engine": engine, "portal": pages, "settings": settings}),
         openapi_config=OpenAPIConfig(
             title="CrossPath Recruitment API",
-            version="1.0.0",
+            version="1.1.0",
             description=openapi.DESCRIPTION,
             servers=[Server(url="/")],
             use_handler_docstrings=True,
