@@ -157,6 +157,8 @@ def test_patch_changes_the_filter_and_enables_and_disables(
     assert patched.json()["event_types"] == ["company.updated"]
     assert patched.json()["enabled"] is False
     assert patched.json()["updated_at"] > endpoint["updated_at"]
+    assert client.get(one, headers=alice.headers).json() == patched.json()
+    assert patched.headers["etag"] == client.get(one, headers=alice.headers).headers["etag"]
     company = create_company(client, BASE, alice)
     assert queued(engine, endpoint["id"]) == []
     client.patch(one, json={"enabled": True}, headers=alice.headers)

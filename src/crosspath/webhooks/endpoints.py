@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -99,10 +100,13 @@ def list_endpoints(conn: Connection, partner_id: str) -> list[WebhookEndpoint]:
     return [_endpoint(row) for row in conn.execute(_ALL, {"_partner_id": partner_id})]
 
 
-def get_endpoint(conn: Connection, partner_id: str, endpoint_id: str) -> WebhookEndpoint:
+def get_endpoint(
+    conn: Connection, partner_id: str, endpoint_id: str, *, for_update: bool = False
+) -> WebhookEndpoint:
     if not is_id(ID_PREFIX, endpoint_id):
         raise NotFound(ENDPOINT_NOT_FOUND)
-    row = conn.execute(_ONE, {"_partner_id": partner_id, "_id": endpoint_id}).first()
+    statement = _ONE.with_for_update() if for_update else _ONE
+    row = conn.execute(statement, {"_partner_id": partner_id, "_id": endpoint_id}).first()
     if row is None:
         raise NotFound(ENDPOINT_NOT_FOUND)
     return _endpoint(row)
@@ -115,7 +119,7 @@ def update_endpoint(
     values: dict[str, Any],
     if_match: str | None = None,
 ) -> WebhookEndpoint:
-    current = get_endpoint(conn, partner_id, endpoint_id)
+    current = get_endpoint(conn, partner_id, endpoint_id, for_update=True)
     etags.require(if_match, current)
     changed = {name: value for name, value in values.items() if getattr(current, name) != value}
     if not changed:
@@ -129,7 +133,7 @@ def update_endpoint(
         .where(webhook_endpoints.c.partner_id == partner_id, webhook_endpoints.c.id == endpoint_id)
         .values(**columns, updated_at=now)
     )
-    return get_endpoint(conn, partner_id, endpoint_id)
+    return msgspec.structs.replace(current, **changed, updated_at=rfc3339(now))
 
 
 def delete_endpoint(
@@ -194,12 +198,17 @@ def retry_delivery(conn: Connection, partner_id: str, endpoint_id: str, event_id
         webhook_deliveries.c.endpoint_id == endpoint_id,
         webhook_deliveries.c.event_id == event_id,
     )
-    if conn.execute(select(webhook_deliveries.c.event_seq).where(*where)).first() is None:
-        raise NotFound(DELIVERY_NOT_FOUND)
     if not endpoint.enabled:
+        if conn.execute(select(webhook_deliveries.c.event_seq).where(*where)).first() is None:
+            raise NotFound(DELIVERY_NOT_FOUND)
         raise Conflict(DISABLED)
-    conn.execute(
-        update(webhook_deliveries).where(*where).values(status="pending", next_attempt_at=utcnow())
+    again = (
+        update(webhook_deliveries)
+        .where(*where)
+        .values(status="pending", next_attempt_at=utcnow())
+        .returning(*_DELIVERY_COLUMNS)
     )
-    row = conn.execute(_deliveries(partner_id, endpoint_id).where(*where)).one()
-    return Delivery(*row[:-1])
+    row = conn.execute(again).first()
+    if row is None:
+        raise NotFound(DELIVERY_NOT_FOUND)
+    return Delivery(*row)
