@@ -8,6 +8,7 @@ is one line on the Struct and one migration.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
@@ -43,9 +44,10 @@ def struct_of(hint: Any) -> type[msgspec.Struct] | None:
     return None
 
 
+@functools.cache  # a nested Struct's fields are asked for on every body that has it
 def declared(struct: type[msgspec.Struct]) -> tuple[dict[str, Spec], tuple[str, ...]]:
     """The writable fields of a Struct (their Spec, nullability from the type) and the
-    read-only ones."""
+    read-only ones. Shared: not to be changed by the caller."""
     specs: dict[str, Spec] = {}
     read_only: list[str] = []
     for name, hint in get_type_hints(struct, include_extras=True).items():

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from crosspath.caller import Caller
 from crosspath.store.tables import api_keys, partners
-from crosspath.store.transaction import one_statement, transaction
+from crosspath.store.transaction import read, transaction
 from crosspath.timestamps import parse_rfc3339, utcnow
 
 KEY_PREFIX = "Recruitment-"
@@ -74,13 +74,12 @@ def find_caller(conn: Connection, secret: str, key: str) -> Caller | None:
     return Caller(partner_id=row.partner_id, key_id=row.id, key_last_used_at=row.last_used_at)
 
 
-def authenticate(engine: Engine, secret: str, authorization: str | None) -> Caller | None:
+async def authenticate(engine: Engine, secret: str, authorization: str | None) -> Caller | None:
     """The caller named by an `Authorization` header, or None (the 401)."""
     key = key_from_header(authorization)
     if key is None:
         return None
-    with one_statement(engine) as conn:
-        return find_caller(conn, secret, key)
+    return await read(engine, find_caller, secret, key)
 
 
 def needs_touch(caller: Caller) -> bool:

@@ -42,7 +42,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Authenticate = Callable[[str | None], Caller | None]
+Authenticate = Callable[[str | None], Awaitable[Caller | None]]
 Touch = Callable[[Caller], None]
 NeedsTouch = Callable[[Caller], bool]
 Methods = Callable[[str], tuple[str, ...] | None]
@@ -152,9 +152,7 @@ class Edge:
         if authorizations != 1:  # none, or several that could name different partners
             return Unauthorized()
         try:
-            caller = await run_sync(
-                self.engine, self.authenticate, headers.get("authorization"), inline=True
-            )
+            caller = await self.authenticate(headers.get("authorization"))
         except (SQLAlchemyError, ServiceUnavailable) as exc:
             log.error("authentication failed, database unavailable: %s", exc)
             return ServiceUnavailable()

@@ -26,6 +26,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import GenericFunction
 
 from crosspath.timestamps import rfc3339
 
@@ -45,11 +49,15 @@ class UTCDateTime(TypeDecorator[Any]):
 
     Reading it as text skips the driver value -> datetime -> text round trip that every
     response would otherwise pay for each timestamp (bench/ measured it as the largest cost
-    of a list page on SQLite).
+    of a list page on SQLite). PostgreSQL writes the text itself (`column_expression`), so
+    neither the driver nor Python parses or formats a datetime.
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any] | None:
+        return _AsText(column, type_=self)  # only where it is read: comparisons keep the column
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -71,9 +79,30 @@ class UTCDateTime(TypeDecorator[Any]):
             return from_text
 
         def process(value: datetime | str | None) -> str | None:
-            return None if value is None else rfc3339(value)
+            # Text when PostgreSQL wrote it (`_AsText`); a datetime from a statement that
+            # gave its own columns.
+            return value if value is None or isinstance(value, str) else rfc3339(value)
 
         return process
+
+
+class _AsText(GenericFunction[Any]):
+    """A timestamp column as it is read: the column itself on SQLite (which keeps text), RFC
+    3339 text written by the server on PostgreSQL."""
+
+    name = "crosspath_timestamp_text"
+    inherit_cache = True
+
+
+@compiles(_AsText)
+def _column_itself(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_AsText, "postgresql")
+def _rfc3339_on_postgresql(element: _AsText, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
 partners = Table(

@@ -1,9 +1,10 @@
 """The one transaction scope of a request or a CLI command, and where database work runs.
 
-A read of a local SQLite file runs inline on the event loop: it is shorter than a thread hop.
-Everything else (writes, and every round trip to a networked database) leaves the loop for a
-thread, and the request stops waiting after `DB_TIMEOUT` seconds with a 503, so that a
-database that hangs never stops a worker: `/healthz` and other partners' calls go on.
+A read of a local SQLite file runs inline on the event loop: it is shorter than a thread hop,
+and the loop's reads share one connection (`_loop_connection`). Everything else (writes, and
+every round trip to a networked database) leaves the loop for a thread, and the request stops
+waiting after `DB_TIMEOUT` seconds with a 503, so that a database that hangs never stops a
+worker: `/healthz` and other partners' calls go on.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 
 from crosspath.errors import ServiceUnavailable
@@ -81,12 +83,57 @@ _THREADS = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="crossp
 
 async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
     """`work(conn, *args)`, a read of one statement."""
+    if engine.dialect.name == "sqlite":
+        conn = _loop_connection(engine)
+        try:
+            return work(conn, *args)
+        except BaseException:
+            _release(conn)  # whatever went wrong, the next read starts on a fresh connection
+            raise
 
     def scoped() -> T:
         with one_statement(engine) as conn:
             return work(conn, *args)
 
-    return await run_sync(engine, scoped, inline=True)
+    return await run_sync(engine, scoped)
+
+
+class _LoopReads(threading.local):
+    conn: Connection | None = None
+
+
+# Per SQLite engine, per thread: the connection that inline reads share. Taking a pooled
+# connection and giving it back was half the cost of a key lookup or a list page (bench/).
+# A thread's connection goes back to the pool when the thread ends; all of an engine's close
+# when it is disposed.
+_LOOP_READS: weakref.WeakKeyDictionary[Engine, _LoopReads] = weakref.WeakKeyDictionary()
+_HELD: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _loop_connection(engine: Engine) -> Connection:
+    """This thread's connection for one-statement reads of a SQLite file, outside any
+    transaction (no BEGIN: each statement reads the latest commit, as in `one_statement`)."""
+    reads = _LOOP_READS.get(engine)
+    if reads is None:
+        reads = _LOOP_READS.setdefault(engine, _LoopReads())
+        event.listen(engine, "engine_disposed", _release_all)
+    conn = reads.conn
+    if conn is None or conn.closed or conn.invalidated:
+        conn = reads.conn = engine.connect().execution_options(crosspath_no_begin=True)
+        _HELD.add(conn)
+    return conn
+
+
+def _release(conn: Connection) -> None:
+    _HELD.discard(conn)
+    conn.invalidate()  # the driver connection is closed, not pooled
+    conn.close()
+
+
+def _release_all(engine: Engine) -> None:
+    for conn in list(_HELD):
+        if conn.engine is engine and not conn.closed:
+            _release(conn)
 
 
 async def write(engine: Engine, work: Callable[..., T], *args: Any) -> T:
