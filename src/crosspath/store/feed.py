@@ -24,12 +24,13 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import (
-    BindParameter,
     Insert,
     String,
     Text,
     and_,
     bindparam,
+    cast,
+    column,
     func,
     insert,
     literal,
@@ -38,7 +39,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Connection
 
 from crosspath.ids import new_id
@@ -166,11 +167,15 @@ def _in_one_statement() -> Insert:
     """On PostgreSQL, the three steps of `write_events` as one statement (one round trip): the
     counter taken, the events numbered from it, their deliveries queued."""
 
-    def texts(name: str) -> BindParameter[Any]:
-        return bindparam(name, type_=ARRAY(Text))
-
     partner_id = bindparam("_partner_id", type_=String)
-    count = func.cardinality(texts("_ids"))
+    # The events as one JSON array of objects: one text parameter, where arrays of texts made
+    # the driver escape every body element by element.
+    given = (
+        func.json_array_elements(cast(bindparam("_events", type_=Text), JSON))
+        .table_valued(column("value", JSON), with_ordinality="ord")
+        .render_derived(name="given")
+    )
+    count = func.json_array_length(cast(bindparam("_events", type_=Text), JSON))
     counter = (
         update(partners)
         .where(partners.c.id == partner_id)
@@ -178,19 +183,15 @@ def _in_one_statement() -> Insert:
         .returning(partners.c.event_seq)
         .cte("counter")
     )
-    given = (
-        func.unnest(texts("_ids"), texts("_types"), texts("_record_ids"), texts("_bodies"))
-        .table_valued("id", "type", "record_id", "body", with_ordinality="ord")
-        .render_derived(name="given")
-    )
+    value = given.c.value
     numbered = select(
         partner_id,
         counter.c.event_seq - count + given.c.ord,
-        given.c.id,
-        given.c.type,
-        given.c.record_id,
+        value["id"].astext,
+        value["type"].astext,
+        value["record_id"].astext,
         bindparam("_now", type_=UTCDateTime()),
-        given.c.body,
+        value["body"].astext,
     ).select_from(counter.join(given, true()))
     new = (
         insert(events)
@@ -238,13 +239,11 @@ def write_events(conn: Connection, changes: Sequence[Change]) -> None:
     for partner_id, theirs in sorted(by_partner.items()):
         if conn.dialect.name == "postgresql":
             rows = [_row(change, 0, now, created_at) for change in theirs]
+            given = [{key: row[key] for key in ("id", "type", "record_id", "body")} for row in rows]
             params = {
                 "_partner_id": partner_id,
                 "_now": now,
-                "_ids": [row["id"] for row in rows],
-                "_types": [row["type"] for row in rows],
-                "_record_ids": [row["record_id"] for row in rows],
-                "_bodies": [row["body"] for row in rows],
+                "_events": msgspec.json.encode(given).decode(),
             }
             conn.execute(_WRITE_POSTGRESQL, params)
             continue

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar, get_type_hints
 
 import msgspec
 from sqlalchemy import Column, Select, String, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -75,6 +76,13 @@ class Resource(Generic[S]):
         ).with_for_update()
         self._delete = delete(table).where(table.c.partner_id == partner, table.c.id == record)
         self._insert = insert(table)
+        # One new record: an external_id already taken inserts nothing rather than failing,
+        # which on PostgreSQL would abort the transaction unless the insert ran in a savepoint
+        # (a round trip each way).
+        self._insert_new = {  # the id comes back when the row was written
+            "postgresql": postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id),
+            "sqlite": sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id),
+        }
         self._update = update(table).where(table.c.partner_id == partner, table.c.id == record)
 
     def _column_names(self, name: str) -> list[str]:
@@ -133,8 +141,9 @@ class Resource(Generic[S]):
         written, not read back."""
         now = utcnow()
         row = self._new_row(partner_id, values, now)
-        with self.unique_external_id(conn, partner_id, values):
-            conn.execute(self._insert, row)
+        if conn.execute(self._insert_new[conn.dialect.name], row).first() is None:
+            taken = self._taken(conn, partner_id, values.get("external_id"))
+            raise taken or RuntimeError(f"{self.noun} not written: its id is taken")
         record = self._inserted(row, now)
         self._created(conn, partner_id, record)
         return record
@@ -312,16 +321,24 @@ class Resource(Generic[S]):
             with scope:
                 yield
         except IntegrityError:
-            table = self.table
-            holder = conn.scalar(
-                select(table.c.id).where(
-                    table.c.partner_id == partner_id, table.c.external_id == external_id
-                )
-            )
-            if holder is None:
+            taken = self._taken(conn, partner_id, external_id)
+            if taken is None:
                 raise
-            message = f'external_id "{external_id}" is already used by {self.noun} {holder}.'
-            raise Conflict(message) from None
+            raise taken from None
+
+    def _taken(self, conn: Connection, partner_id: str, external_id: str | None) -> Conflict | None:
+        """The 409 naming the record that holds `external_id`, if one does."""
+        if external_id is None:
+            return None
+        table = self.table
+        holder = conn.scalar(
+            select(table.c.id).where(
+                table.c.partner_id == partner_id, table.c.external_id == external_id
+            )
+        )
+        if holder is None:
+            return None
+        return Conflict(f'external_id "{external_id}" is already used by {self.noun} {holder}.')
 
 
 # Reference-valued fields
