@@ -123,7 +123,16 @@ _NEXT_SEQ = (
     update(partners)
     .where(partners.c.id == bindparam("_partner_id"))
     .values(event_seq=partners.c.event_seq + bindparam("_count"))
-    .returning(partners.c.event_seq)
+    .returning(
+        partners.c.event_seq,
+        # whether any delivery is to be queued: most partners have no enabled endpoint
+        select(webhook_endpoints.c.id)
+        .where(
+            webhook_endpoints.c.partner_id == bindparam("_partner_id"),
+            webhook_endpoints.c.enabled.is_(True),
+        )
+        .exists(),
+    )
 )
 _WANTS = or_(
     webhook_endpoints.c.type_filter == "",
@@ -247,15 +256,18 @@ def write_events(conn: Connection, changes: Sequence[Change]) -> None:
             }
             conn.execute(_WRITE_POSTGRESQL, params)
             continue
-        last = conn.scalar(_NEXT_SEQ, {"_partner_id": partner_id, "_count": len(theirs)})
-        if last is None:
+        taken = conn.execute(_NEXT_SEQ, {"_partner_id": partner_id, "_count": len(theirs)})
+        counter = taken.first()
+        if counter is None:
             raise OutsideTransaction(f"there is no partner {partner_id}")
+        last, endpoints = counter
         first = last - len(theirs) + 1
         rows = [
             _row(change, seq, now, created_at) for seq, change in enumerate(theirs, start=first)
         ]
         conn.execute(insert(events), rows)
-        conn.execute(_QUEUE, {"_partner_id": partner_id, "_first": first, "_last": last})
+        if endpoints:
+            conn.execute(_QUEUE, {"_partner_id": partner_id, "_first": first, "_last": last})
 
 
 def _row(change: Change, seq: int, now: Any, created_at: str) -> dict[str, Any]:
