@@ -134,6 +134,7 @@ _NEXT_SEQ = (
         .exists(),
     )
 )
+_INSERT_EVENTS = insert(events)
 _WANTS = or_(
     webhook_endpoints.c.type_filter == "",
     webhook_endpoints.c.type_filter.contains(literal(",") + events.c.type + literal(",")),
@@ -265,7 +266,7 @@ def write_events(conn: Connection, changes: Sequence[Change]) -> None:
         rows = [
             _row(change, seq, now, created_at) for seq, change in enumerate(theirs, start=first)
         ]
-        conn.execute(insert(events), rows)
+        conn.execute(_INSERT_EVENTS, rows)
         if endpoints:
             conn.execute(_QUEUE, {"_partner_id": partner_id, "_first": first, "_last": last})
 
