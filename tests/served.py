@@ -96,14 +96,14 @@ def serve(databases: Databases, template: str, folder: Path, **settings: str) ->
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
+    for _ in range(1200):  # a minute of refused connections, asked every 0.05 s
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             if process.poll() is not None:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
     raise AssertionError("the server did not start")
 
 

@@ -20,17 +20,33 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import Partner, create_company, create_mission
+from crosspath.api.app import create_app
+from crosspath.settings import Settings
+from crosspath.store.engine import make_engine
+from tests.conftest import SECRET, Databases, Partner, create_company, create_mission
 
 PACKAGE = "crosspath_partner_client"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 
 
-@pytest.fixture
-def generated(client: TestClient[Any], tmp_path: Path) -> Iterator[ModuleType]:
-    """The client package generated from the document the app serves, imported."""
-    response = client.get("/openapi.json")
+@pytest.fixture(scope="module")
+def generated(
+    databases: Databases, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ModuleType]:
+    """The client package generated from the document the app serves, imported: generated once
+    for the module (the document is the same whatever the database holds, and the tests only
+    read the package), from an app of its own on a database of its own."""
+    url = databases.create(template=template_db)
+    settings = Settings(database_url=url, secret_key=SECRET, rate_limit=100_000)
+    engine = make_engine(url)
+    try:
+        with TestClient(app=create_app(settings, engine)) as client:
+            response = client.get("/openapi.json")
+    finally:
+        engine.dispose()
+        databases.drop(url)
     assert response.status_code == 200, response.text
+    tmp_path = tmp_path_factory.mktemp("generated")
     document = tmp_path / "openapi.json"
     document.write_bytes(response.content)
     config = tmp_path / "config.json"
