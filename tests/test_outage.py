@@ -6,10 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
+from tests.conftest import Partner
 from tests.test_server import issue_key, start, stop
 
 pytestmark = pytest.mark.postgres_only
@@ -74,3 +79,24 @@ def wait_for_list(url: str, headers: dict[str, str]) -> list[dict[str, object]]:
         assert response.status_code == 200, response.text
     data: list[dict[str, object]] = response.json()["data"]
     return data
+
+
+def test_a_read_on_a_connection_the_database_dropped_is_run_again_on_a_new_one(
+    client: TestClient[Any], alice: Partner, engine: Engine
+) -> None:
+    # A restart, or an operator ending sessions, kills pooled connections; one used again
+    # within the idle check's second is found dead only by its statement.
+    api = "/partners/v1"
+    assert client.get(f"{api}/companies", headers=alice.headers).status_code == 200
+    other = create_engine(engine.url, poolclass=NullPool)  # not one of the app's connections
+    with other.connect() as admin:
+        ended = admin.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    other.dispose()
+    assert ended
+    response = client.get(f"{api}/companies", headers=alice.headers)
+    assert response.status_code == 200, response.text

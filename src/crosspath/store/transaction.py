@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from crosspath.errors import ServiceUnavailable
 from crosspath.store import feed
@@ -92,6 +93,15 @@ async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
             raise
 
     def scoped() -> T:
+        try:
+            with one_statement(engine) as conn:
+                return work(conn, *args)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # The pooled connection had died (the database restarted since it was last used, too
+        # recently for the idle check). The pool has dropped its connections of that age; a
+        # read is safe to run again, on a new one.
         with one_statement(engine) as conn:
             return work(conn, *args)
 
