@@ -23,7 +23,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from crosspath.errors import ServiceUnavailable
+from crosspath.errors import AppError, ServiceUnavailable
 from crosspath.store import feed
 from crosspath.store.engine import SQLITE_BUSY_TIMEOUT
 
@@ -88,8 +88,10 @@ async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
         conn = _loop_connection(engine)
         try:
             return work(conn, *args)
+        except AppError:
+            raise  # the answer of a read that worked (a 404, a 400): the connection is fine
         except BaseException:
-            _release(conn)  # whatever went wrong, the next read starts on a fresh connection
+            _release(conn)  # anything else: the next read starts on a fresh connection
             raise
 
     def scoped() -> T:
