@@ -12,7 +12,7 @@ from crosspath.errors import COMPANY_NOT_FOUND
 from crosspath.fields import Problems
 from crosspath.keyed import Written
 from crosspath.paging import ListQuery
-from crosspath.store.resource import check_references, current_codes, reference_codes
+from crosspath.store.codes import check_references, current_codes, reference_codes
 
 Parsed = tuple[dict[str, Any], Problems]
 

@@ -29,7 +29,7 @@ from crosspath.ids import is_id
 from crosspath.keyed import Written
 from crosspath.missions.schema import MISSIONS, Mission, MissionPage
 from crosspath.paging import ListQuery
-from crosspath.store.resource import check_references, current_codes, reference_codes
+from crosspath.store.codes import check_references, current_codes, reference_codes
 from crosspath.store.tables import companies
 
 NOT_ON_CREATE = (

@@ -20,12 +20,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from crosspath.errors import Conflict, NotFound
-from crosspath.fields import Code, Codes, Problems, Spec, parse_fields
+from crosspath.fields import Problems, parse_fields
 from crosspath.ids import is_id, new_id
 from crosspath.paging import ListQuery, split_page
 from crosspath.records import declared, struct_of
 from crosspath.store import feed
-from crosspath.store.tables import reference_values
 from crosspath.timestamps import rfc3339, utcnow
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -339,69 +338,3 @@ class Resource(Generic[S]):
         if holder is None:
             return None
         return Conflict(f'external_id "{external_id}" is already used by {self.noun} {holder}.')
-
-
-# Reference-valued fields
-
-
-def reference_codes(specs: Mapping[str, Spec], values: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """The (kind, code) pairs that reference-valued fields of `values` name."""
-    return {
-        (spec.check.kind, code)
-        for name, spec in specs.items()
-        if isinstance(spec.check, Code | Codes)
-        for code in _as_list(values.get(name))
-    }
-
-
-def check_references(
-    conn: Connection,
-    specs: Mapping[str, Spec],
-    values: Mapping[str, Any],
-    problems: Problems,
-    current: Any | None = None,
-    accepted: set[tuple[str, str]] | None = None,
-) -> None:
-    """Record a problem for every code that is not a current value of its kind (`accepted`,
-    when a batch has looked them all up at once).
-
-    A code the record already holds is accepted even if it has been retired since, so a full
-    re-sync of the record works; changing to a retired value does not.
-    """
-    pairs = reference_codes(specs, values)
-    if not pairs:
-        return
-    if accepted is None:
-        accepted = current_codes(conn, pairs)
-    for name, spec in specs.items():
-        if not isinstance(spec.check, Code | Codes):
-            continue
-        kept = set(_as_list(getattr(current, name, None)))
-        for code in _as_list(values.get(name)):
-            if (spec.check.kind, code) not in accepted and code not in kept:
-                problems.add(
-                    f'{name} "{code}" is not an accepted value; the accepted values are listed '
-                    f"at GET /partners/v1/references/{spec.check.kind}"
-                )
-
-
-_CURRENT_CODES = select(reference_values.c.kind, reference_values.c.code).where(
-    reference_values.c.retired_at.is_(None),
-    reference_values.c.kind.in_(bindparam("kinds", expanding=True)),
-    reference_values.c.code.in_(bindparam("codes", expanding=True)),
-)
-
-
-def current_codes(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    if not pairs:
-        return set()
-    kinds = sorted({kind for kind, _ in pairs})
-    codes = sorted({code for _, code in pairs})
-    rows = conn.execute(_CURRENT_CODES, {"kinds": kinds, "codes": codes})
-    return {(kind, code) for kind, code in rows} & pairs
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -1,0 +1,76 @@
+"""Reference-valued fields (a `Code` or `Codes` checker): their codes checked against the
+reference sets, once per record or once for a whole batch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from crosspath.fields import Code, Codes, Problems, Spec
+from crosspath.store.tables import reference_values
+
+
+def reference_codes(specs: Mapping[str, Spec], values: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (kind, code) pairs that reference-valued fields of `values` name."""
+    return {
+        (spec.check.kind, code)
+        for name, spec in specs.items()
+        if isinstance(spec.check, Code | Codes)
+        for code in _as_list(values.get(name))
+    }
+
+
+def check_references(
+    conn: Connection,
+    specs: Mapping[str, Spec],
+    values: Mapping[str, Any],
+    problems: Problems,
+    current: Any | None = None,
+    accepted: set[tuple[str, str]] | None = None,
+) -> None:
+    """Record a problem for every code that is not a current value of its kind (`accepted`,
+    when a batch has looked them all up at once).
+
+    A code the record already holds is accepted even if it has been retired since, so a full
+    re-sync of the record works; changing to a retired value does not.
+    """
+    pairs = reference_codes(specs, values)
+    if not pairs:
+        return
+    if accepted is None:
+        accepted = current_codes(conn, pairs)
+    for name, spec in specs.items():
+        if not isinstance(spec.check, Code | Codes):
+            continue
+        kept = set(_as_list(getattr(current, name, None)))
+        for code in _as_list(values.get(name)):
+            if (spec.check.kind, code) not in accepted and code not in kept:
+                problems.add(
+                    f'{name} "{code}" is not an accepted value; the accepted values are listed '
+                    f"at GET /partners/v1/references/{spec.check.kind}"
+                )
+
+
+_CURRENT_CODES = select(reference_values.c.kind, reference_values.c.code).where(
+    reference_values.c.retired_at.is_(None),
+    reference_values.c.kind.in_(bindparam("kinds", expanding=True)),
+    reference_values.c.code.in_(bindparam("codes", expanding=True)),
+)
+
+
+def current_codes(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not pairs:
+        return set()
+    kinds = sorted({kind for kind, _ in pairs})
+    codes = sorted({code for _, code in pairs})
+    rows = conn.execute(_CURRENT_CODES, {"kinds": kinds, "codes": codes})
+    return {(kind, code) for kind, code in rows} & pairs
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
