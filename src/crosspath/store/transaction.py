@@ -94,32 +94,37 @@ async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
             _release(conn)  # anything else: the next read starts on a fresh connection
             raise
 
+    def once() -> T:
+        with one_statement(engine) as conn:
+            return work(conn, *args)
+
     def scoped() -> T:
         try:
-            with one_statement(engine) as conn:
-                return work(conn, *args)
+            return once()
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
         # The pooled connection had died (the database restarted since it was last used, too
         # recently for the idle check). The pool has dropped its connections of that age; a
         # read is safe to run again, on a new one.
-        with one_statement(engine) as conn:
-            return work(conn, *args)
+        return once()
 
     return await run_sync(engine, scoped)
 
 
-class _LoopReads(threading.local):
-    conn: Connection | None = None
+class _LoopReads:
+    """An engine's connections for inline reads: one per thread, and all of them, to close."""
+
+    def __init__(self) -> None:
+        self.mine = threading.local()
+        self.held: weakref.WeakSet[Connection] = weakref.WeakSet()
 
 
 # Per SQLite engine, per thread: the connection that inline reads share. Taking a pooled
 # connection and giving it back was half the cost of a key lookup or a list page (bench/).
-# A thread's connection goes back to the pool when the thread ends; all of an engine's close
-# when it is disposed.
-_LOOP_READS: weakref.WeakKeyDictionary[Engine, _LoopReads] = weakref.WeakKeyDictionary()
-_HELD: weakref.WeakSet[Connection] = weakref.WeakSet()
+# A thread's connection goes back to the pool when the thread ends; an engine's connections
+# close, and its entry goes, when it is disposed.
+_LOOP_READS: dict[Engine, _LoopReads] = {}
 
 
 def _loop_connection(engine: Engine) -> Connection:
@@ -128,23 +133,24 @@ def _loop_connection(engine: Engine) -> Connection:
     reads = _LOOP_READS.get(engine)
     if reads is None:
         reads = _LOOP_READS.setdefault(engine, _LoopReads())
-        event.listen(engine, "engine_disposed", _release_all)
-    conn = reads.conn
+        if not event.contains(engine, "engine_disposed", _release_all):
+            event.listen(engine, "engine_disposed", _release_all)
+    conn: Connection | None = getattr(reads.mine, "conn", None)
     if conn is None or conn.closed or conn.invalidated:
-        conn = reads.conn = engine.connect().execution_options(crosspath_no_begin=True)
-        _HELD.add(conn)
+        conn = reads.mine.conn = engine.connect().execution_options(crosspath_no_begin=True)
+        reads.held.add(conn)
     return conn
 
 
 def _release(conn: Connection) -> None:
-    _HELD.discard(conn)
     conn.invalidate()  # the driver connection is closed, not pooled
     conn.close()
 
 
 def _release_all(engine: Engine) -> None:
-    for conn in list(_HELD):
-        if conn.engine is engine and not conn.closed:
+    reads = _LOOP_READS.pop(engine, None)
+    for conn in list(reads.held if reads else ()):
+        if not conn.closed:
             _release(conn)
 
 
