@@ -4,9 +4,10 @@ reference sets, once per record or once for a whole batch."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from crosspath.fields import Code, Codes, Problems, Spec
@@ -54,20 +55,32 @@ def check_references(
                 )
 
 
-_CURRENT_CODES = select(reference_values.c.kind, reference_values.c.code).where(
-    reference_values.c.retired_at.is_(None),
-    reference_values.c.kind.in_(bindparam("kinds", expanding=True)),
-    reference_values.c.code.in_(bindparam("codes", expanding=True)),
-)
+@cache
+def _current_codes_of(kinds: tuple[str, ...]) -> Select[tuple[str, str]]:
+    """Codes of these kinds among those asked, as one index lookup per kind: `kind IN (...)
+    AND code IN (...)` would read every code of the kinds (6,450 locations) on PostgreSQL."""
+    return select(reference_values.c.kind, reference_values.c.code).where(
+        reference_values.c.retired_at.is_(None),
+        or_(
+            *(
+                and_(
+                    reference_values.c.kind == kind,
+                    reference_values.c.code.in_(bindparam(kind, expanding=True)),
+                )
+                for kind in kinds
+            )
+        ),
+    )
 
 
 def current_codes(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     if not pairs:
         return set()
-    kinds = sorted({kind for kind, _ in pairs})
-    codes = sorted({code for _, code in pairs})
-    rows = conn.execute(_CURRENT_CODES, {"kinds": kinds, "codes": codes})
-    return {(kind, code) for kind, code in rows} & pairs
+    asked: dict[str, list[str]] = {}
+    for kind, code in sorted(pairs):
+        asked.setdefault(kind, []).append(code)
+    rows = conn.execute(_current_codes_of(tuple(asked)), asked)
+    return {(kind, code) for kind, code in rows}
 
 
 def _as_list(value: Any) -> list[str]:
