@@ -56,7 +56,7 @@ def check_references(
 
 
 @cache
-def _current_codes_of(kinds: tuple[str, ...]) -> Select[tuple[str, str]]:
+def _current_codes_of(kinds: tuple[str, ...]) -> Select[Any]:
     """Codes of these kinds among those asked, as one index lookup per kind: `kind IN (...)
     AND code IN (...)` would read every code of the kinds (6,450 locations) on PostgreSQL."""
     return select(reference_values.c.kind, reference_values.c.code).where(
