@@ -70,7 +70,7 @@ def test_a_frozen_database_gets_503_in_bounded_time_while_healthz_answers_at_onc
             return response, time.monotonic() - started
 
         with ThreadPoolExecutor(max_workers=CALLS) as pool, frozen_database():
-            # More calls at once than the pool has connections (10 + 10 overflow).
+            # More calls at once than the pool has connections (20).
             calls = [pool.submit(partner_call, i) for i in range(CALLS)]
             time.sleep(1)  # the partner calls are now waiting for the database
             assert not any(call.done() for call in calls)

@@ -23,7 +23,7 @@ class Settings:
     rate_limit: int = 200
     rate_limit_window: int = 10
     redis_url: str | None = None
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     log_level: str = "INFO"
     access_request_limit: int = 10
     access_request_window: int = 3600
