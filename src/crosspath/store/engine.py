@@ -45,8 +45,8 @@ def make_engine(
         json_deserializer=_JSON_DECODER.decode,
         # Every connection opened is kept: an overflow connection is closed when it comes back
         # to a full pool, so under steady load the pool opened and closed PostgreSQL backends
-        # all the time, a fork and an authentication each (list: 0.50× bare with 10 + 10
-        # overflow, 0.66× with 20 kept, in one bench/ run).
+        # all the time, a fork and an authentication each (list: 0.50x bare with 10 + 10
+        # overflow, 0.66x with 20 kept, in one bench/ run).
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=10,
