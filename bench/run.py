@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import platform
 import random
@@ -200,10 +201,26 @@ class Server:
         children = _children(self.process.pid)
         return children[0] if children else self.process.pid
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the worker so far, user and system."""
+        return _cpu_seconds(self.worker_pid())
+
     def rss_mb(self) -> float:
         status = _read(f"/proc/{self.worker_pid()}/status")
         match = re.search(r"VmRSS:\s+(\d+) kB", status)
         return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _cpu_seconds(pid: int | str) -> float:
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU time so far of this machine's PostgreSQL processes, or None when none runs here."""
+    pids = [p.name for p in Path("/proc").iterdir() if p.name.isdigit()]
+    found = [pid for pid in pids if _read(f"/proc/{pid}/comm").strip() == "postgres"]
+    return sum(_cpu_seconds(pid) for pid in found) if found else None
 
 
 def _children(pid: int) -> list[int]:
@@ -279,6 +296,8 @@ class Load:
     errors: int
     requests: int
     rss_mb: float = float("nan")
+    cpu_us: float = float("nan")  # the server worker's CPU time per request
+    database_cpu_us: float = float("nan")  # PostgreSQL's, when it runs on this machine
     all_created: int = 0  # batch answers whose summary says all their missions were created
 
 
@@ -354,10 +373,16 @@ def load(settings: Settings, server: Server, scenario: str, profile: str | None 
     seconds = (
         max(settings.duration, BATCH_MIN_SECONDS) if scenario == "batch" else settings.duration
     )
+    cpu, database_cpu = server.cpu_seconds(), postgres_cpu_seconds()
     output = subprocess.run(wrk(seconds, "m"), check=True, capture_output=True, text=True)
+    cpu, database_cpu = server.cpu_seconds() - cpu, _minus(postgres_cpu_seconds(), database_cpu)
     if sampler is not None:
         sampler.wait()
     result = parse_wrk(output.stdout)
+    if result.requests:
+        result.cpu_us = cpu / result.requests * 1e6
+        if database_cpu is not None and server.database_url.startswith("postgresql"):
+            result.database_cpu_us = database_cpu / result.requests * 1e6
     result.rss_mb = server.rss_mb()
     if scenario == "batch":
         check_batches_stored(server, f"r{settings.runs}m", result)
@@ -395,6 +420,10 @@ def missions_tagged(database_url: str, tag: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _minus(after: float | None, before: float | None) -> float | None:
+    return after - before if after is not None and before is not None else None
+
+
 def median(results: list[Load]) -> Load:
     return Load(
         statistics.median(r.requests_per_s for r in results),
@@ -403,6 +432,8 @@ def median(results: list[Load]) -> Load:
         sum(r.errors for r in results),
         sum(r.requests for r in results),
         max(r.rss_mb for r in results),
+        cpu_us=statistics.median(r.cpu_us for r in results),
+        database_cpu_us=statistics.median(r.database_cpu_us for r in results),
     )
 
 
@@ -836,6 +867,19 @@ def _ms(value: float) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
+def _cells(load: Load) -> str:
+    """A results row's cells after the rates."""
+
+    def us(value: float) -> str:
+        return "—" if math.isnan(value) else f"{value:,.0f}"
+
+    spread = f"{load.p99_ms / load.p50_ms:.1f}" if load.p50_ms else "—"
+    return (
+        f"{_ms(load.p50_ms)} | {_ms(load.p99_ms)} | {spread} | "
+        f"{load.errors} | {load.rss_mb:.0f} | {us(load.cpu_us)} | {us(load.database_cpu_us)} |"
+    )
+
+
 def engine_section(result: EngineResult) -> list[str]:
     title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[result.engine]
     seeded = ", ".join(
@@ -845,30 +889,19 @@ def engine_section(result: EngineResult) -> list[str]:
     if result.database_cores:
         lines += [f"{result.database_cores}.", ""]
     lines += [
-        "| scenario | req/s | bare req/s | × bare | p50 ms | p99 ms | p99/p50 | errors | RSS MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | req/s | bare req/s | × bare | p50 ms | p99 ms | p99/p50 | errors | RSS MB "
+        "| server CPU µs/req | PostgreSQL CPU µs/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for scenario, app in result.app.items():
         bare = result.bare.get(scenario)
         versus = f"{bare.requests_per_s:,.0f}" if bare else "—"
         ratio = f"{app.requests_per_s / bare.requests_per_s:.2f}" if bare else "—"
-        lines.append(
-            f"| {scenario} | {_rate(app.requests_per_s)} | {versus} | {ratio} | "
-            f"{_ms(app.p50_ms)} | {_ms(app.p99_ms)} | {app.p99_ms / app.p50_ms:.1f} | "
-            f"{app.errors} | {app.rss_mb:.0f} |"
-        )
-    for scenario, bare in result.bare.items():
-        lines.append(
-            f"| {scenario}, bare | {bare.requests_per_s:,.0f} | | | {_ms(bare.p50_ms)} | "
-            f"{_ms(bare.p99_ms)} | {bare.p99_ms / bare.p50_ms:.1f} | {bare.errors} | "
-            f"{bare.rss_mb:.0f} |"
-        )
-    for name, extra in result.extra.items():
-        lines.append(
-            f"| {name} | {extra.requests_per_s:,.0f} | | | {_ms(extra.p50_ms)} | "
-            f"{_ms(extra.p99_ms)} | {extra.p99_ms / extra.p50_ms:.1f} | {extra.errors} | "
-            f"{extra.rss_mb:.0f} |"
-        )
+        rate = _rate(app.requests_per_s)
+        lines.append(f"| {scenario} | {rate} | {versus} | {ratio} | {_cells(app)}")
+    rows = {f"{scenario}, bare": bare for scenario, bare in result.bare.items()} | result.extra
+    for name, load in rows.items():
+        lines.append(f"| {name} | {load.requests_per_s:,.0f} | | | {_cells(load)}")
     lines.append("")
     lines += batches_section(result)
     if result.growth:
