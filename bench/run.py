@@ -373,15 +373,17 @@ def load(settings: Settings, server: Server, scenario: str, profile: str | None 
     seconds = (
         max(settings.duration, BATCH_MIN_SECONDS) if scenario == "batch" else settings.duration
     )
-    cpu, database_cpu = server.cpu_seconds(), postgres_cpu_seconds()
+    database = postgres_cpu_seconds if server.database_url.startswith("postgresql") else None
+    cpu, database_cpu = server.cpu_seconds(), database() if database else None
     output = subprocess.run(wrk(seconds, "m"), check=True, capture_output=True, text=True)
-    cpu, database_cpu = server.cpu_seconds() - cpu, _minus(postgres_cpu_seconds(), database_cpu)
+    cpu = server.cpu_seconds() - cpu
+    database_cpu = _minus(database() if database else None, database_cpu)
     if sampler is not None:
         sampler.wait()
     result = parse_wrk(output.stdout)
     if result.requests:
         result.cpu_us = cpu / result.requests * 1e6
-        if database_cpu is not None and server.database_url.startswith("postgresql"):
+        if database_cpu is not None:
             result.database_cpu_us = database_cpu / result.requests * 1e6
     result.rss_mb = server.rss_mb()
     if scenario == "batch":
