@@ -13,6 +13,7 @@ from crosspath.errors import FieldErrors
 from crosspath.references import service as references
 from crosspath.references.schema import ReferenceFile, ReferenceItem
 from crosspath.store import tables
+from crosspath.store.codes import _current_codes_of, current_codes
 from crosspath.store.transaction import transaction
 from tests.conftest import Partner, create_company, error_of
 from tests.contract import AUTHENTICATE, MISSING_API_KEY
@@ -344,3 +345,30 @@ def test_several_unknown_query_parameters_are_named_in_one_answer(
     assert "foo is not a known query parameter" in message
     assert "limit is not a known query parameter" in message
     assert client.get(f"{base}/references/sectors", headers=alice.headers).status_code == 200
+
+
+def test_the_code_check_looks_each_code_up_in_the_index_and_reads_no_other_row(
+    engine: Engine,
+) -> None:
+    asked = {"languages": ["en", "fr"], "locations": ["fr-paris"], "positions": ["sales"]}
+    pairs = {(kind, code) for kind, codes in asked.items() for code in codes}
+    statement = _current_codes_of(tuple(asked)).params(**asked)
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with transaction(engine) as conn:
+        assert current_codes(conn, pairs | {("locations", "atlantis")}) == pairs
+        if engine.dialect.name == "sqlite":
+            plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+            searches = [step for step in plan if step.startswith(("SCAN", "SEARCH"))]
+            assert searches, plan
+            assert all("(kind=? AND code=?)" in step for step in searches), plan
+            return
+        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}").scalar_one()
+    nodes, stack = [], [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack += node.get("Plans", [])
+    assert all(node.get("Rows Removed by Filter", 0) == 0 for node in nodes), plan
+    scans = [node for node in nodes if "Index" in node["Node Type"]]
+    assert scans, plan
+    assert all(node["Actual Rows"] <= len(pairs) for node in scans), plan
