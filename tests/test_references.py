@@ -352,7 +352,9 @@ def test_the_code_check_looks_each_code_up_in_the_index_and_reads_no_other_row(
 ) -> None:
     asked = {"languages": ["en", "fr"], "locations": ["fr-paris"], "positions": ["sales"]}
     pairs = {(kind, code) for kind, codes in asked.items() for code in codes}
-    statement = _current_codes_of(tuple(asked)).params(**asked)
+    shape = tuple((kind, len(codes)) for kind, codes in asked.items())
+    params = {f"{kind}_{n}": code for kind, codes in asked.items() for n, code in enumerate(codes)}
+    statement = _current_codes_of(shape).params(**params)
     sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
     with transaction(engine) as conn:
         assert current_codes(conn, pairs | {("locations", "atlantis")}) == pairs
