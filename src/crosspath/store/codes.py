@@ -62,8 +62,8 @@ def _current_codes_of(shape: tuple[tuple[str, int], ...]) -> Select[Any]:
 
     `kind IN (...) AND code IN (...)` would read every code of the kinds (6,450 locations) on
     PostgreSQL. A parameter per code, not an expanding list: SQLAlchemy renders an expanding
-    list again on every call, half the check's cost (bench/). A record names few codes, so
-    there are few shapes.
+    list again on every call, half the check's cost (210 → 95 µs a check in one process). A
+    record names few codes, so there are few shapes.
     """
     code = reference_values.c.code
     return select(reference_values.c.kind, code).where(
@@ -72,9 +72,7 @@ def _current_codes_of(shape: tuple[tuple[str, int], ...]) -> Select[Any]:
             *(
                 and_(
                     reference_values.c.kind == kind,
-                    reference_values.c.code.in_(
-                        [bindparam(f"{kind}_{n}", type_=code.type) for n in range(count)]
-                    ),
+                    code.in_([bindparam(f"{kind}_{n}", type_=code.type) for n in range(count)]),
                 )
                 for kind, count in shape
             )

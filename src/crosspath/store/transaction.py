@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import Pool
 
 from crosspath.errors import AppError, ServiceUnavailable
 from crosspath.store import feed
-from crosspath.store.engine import SQLITE_BUSY_TIMEOUT
+from crosspath.store.engine import SQLITE_BUSY_TIMEOUT, SQLitePool, begin
 
 T = TypeVar("T")
 DB_TIMEOUT = 10.0  # seconds a request waits for the database before it answers 503
@@ -35,10 +36,13 @@ DB_THREADS = 40  # threads that run database work off the event loop (as many as
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """Committed on success, else rolled back. Services never commit: this is the one place."""
-    with _one_writer(engine, write), engine.connect() as conn:
-        conn = conn.execution_options(crosspath_write=write)
-        with conn.begin(), feed.recording(conn):  # the change feed's events, written last
-            yield conn
+    with (
+        _one_writer(engine, write),
+        engine.connect() as conn,
+        begin(conn, write=write),
+        feed.recording(conn),  # the change feed's events, written last
+    ):
+        yield conn
 
 
 @contextmanager
@@ -51,9 +55,10 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            # No BEGIN at all (see engine._sqlite_on_begin): the driver runs the statement in
-            # SQLite's own autocommit, and returning the connection issues no ROLLBACK.
-            yield conn.execution_options(crosspath_no_begin=True)
+            # No BEGIN at all: the driver runs the statement in SQLite's own autocommit, and
+            # returning the connection ends no transaction.
+            with begin(conn, none=True):
+                yield conn
         else:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -113,31 +118,33 @@ async def read(engine: Engine, work: Callable[..., T], *args: Any) -> T:
 
 
 class _LoopReads:
-    """An engine's connections for inline reads: one per thread, and all of them, to close."""
+    """A pool's connections for inline reads: one per thread, and all of them, to close."""
 
     def __init__(self) -> None:
         self.mine = threading.local()
         self.held: weakref.WeakSet[Connection] = weakref.WeakSet()
 
 
-# Per SQLite engine, per thread: the connection that inline reads share. Taking a pooled
+# Per SQLite pool, per thread: the connection that inline reads share. Taking a pooled
 # connection and giving it back was half the cost of a key lookup or a list page (bench/).
-# A thread's connection goes back to the pool when the thread ends; an engine's connections
-# close, and its entry goes, when it is disposed.
-_LOOP_READS: dict[Engine, _LoopReads] = {}
+# A thread's connection goes back to the pool when the thread ends; a pool's connections
+# close, and its entry goes, when its engine is disposed.
+_LOOP_READS: dict[Pool, _LoopReads] = {}
 
 
 def _loop_connection(engine: Engine) -> Connection:
     """This thread's connection for one-statement reads of a SQLite file, outside any
     transaction (no BEGIN: each statement reads the latest commit, as in `one_statement`)."""
-    reads = _LOOP_READS.get(engine)
+    pool = engine.pool
+    reads = _LOOP_READS.get(pool)
     if reads is None:
-        reads = _LOOP_READS.setdefault(engine, _LoopReads())
-        if not event.contains(engine, "engine_disposed", _release_all):
-            event.listen(engine, "engine_disposed", _release_all)
+        reads = _LOOP_READS[pool] = _LoopReads()
+        if isinstance(pool, SQLitePool):  # a file's (an in-memory database is never disposed)
+            pool.on_dispose.append(partial(_release_all, pool))
     conn: Connection | None = getattr(reads.mine, "conn", None)
     if conn is None or conn.closed or conn.invalidated:
-        conn = reads.mine.conn = engine.connect().execution_options(crosspath_no_begin=True)
+        conn = reads.mine.conn = engine.connect()
+        begin(conn, none=True)  # and never ended: no statement of it is in a transaction
         reads.held.add(conn)
     return conn
 
@@ -147,8 +154,8 @@ def _release(conn: Connection) -> None:
     conn.close()
 
 
-def _release_all(engine: Engine) -> None:
-    reads = _LOOP_READS.pop(engine, None)
+def _release_all(pool: Pool) -> None:
+    reads = _LOOP_READS.pop(pool, None)
     for conn in list(reads.held if reads else ()):
         if not conn.closed:
             _release(conn)
