@@ -12,17 +12,18 @@ _lock = threading.Lock()
 _last = 0
 
 
+# Two characters for each 10 bits: a ULID's 130 bits (26 characters) in 13 lookups.
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]
+_SHIFTS = range(120, -1, -10)
+
+
 def new_id(prefix: str) -> str:
     """`prefix_` + a 26-character ULID, strictly increasing within this process."""
     global _last
     with _lock:
         value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
         _last = value = max(value, _last + 1)
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return f"{prefix}_" + "".join([_PAIRS[value >> shift & 1023] for shift in _SHIFTS])
 
 
 def is_id(prefix: str, value: str) -> bool:
