@@ -166,7 +166,7 @@ class Edge:
             return TooManyRequests(too_many_requests(limiter.limit, limiter.window, decision.reset))
         if self.needs_touch(caller):
             try:  # a hint for operators: never worth more than a short wait
-                await run_sync(self.engine, self.touch, caller, timeout=TOUCH_TIMEOUT)
+                await run_sync(self.engine, self.touch, caller, writes=True, timeout=TOUCH_TIMEOUT)
             except (SQLAlchemyError, ServiceUnavailable) as exc:
                 log.warning("last use of key %s not recorded: %s", caller.key_id, exc)
         return None
