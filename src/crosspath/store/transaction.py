@@ -201,6 +201,8 @@ def _one_writer(engine: Engine, write: bool) -> Iterator[None]:
     growing sleeps (the busy timeout): under concurrent writes the threads of one worker spent
     most of their time asleep (bench/). A lock hands over at once; writers of other processes
     still meet at the file lock. Past the busy timeout it gives up and lets SQLite decide.
+    Requests' writes already take turns on `_SQLITE_WRITER`; the lock is for the writers beside
+    them in the process (a webhook worker's thread, the CLI, the tests).
     """
     if not write or engine.dialect.name != "sqlite":
         yield
